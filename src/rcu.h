@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rcu.h - internal: everything libevmap needs from userspace RCU (liburcu,
+ * memb flavor), behind names of its own.
+ *
+ * rcu.c and this header are the only places that include liburcu. The read
+ * side is inline here because it is the hot path: a reader handle caches
+ * its thread's liburcu reader state (a binding), so a read section costs
+ * two plain stores and no thread-local-storage lookup. The binding is
+ * checked against the calling thread on every outermost enter and redone
+ * (slow path, in rcu.c) when a handle moves to another thread.
+ */
+#ifndef EVMAP_RCU_H
+#define EVMAP_RCU_H
+
+#ifndef _LGPL_SOURCE
+#define _LGPL_SOURCE /* liburcu's inline read side */
+#endif
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <urcu/urcu-memb.h>
+
+struct evmap__rcu_thread;
+
+/* A reader or writer handle's link to the thread that uses it. */
+struct evmap__rcu_binding {
+	uintptr_t owner;                 /* pthread_self() of the bound thread, 0 if unbound */
+	struct urcu_reader *reader;      /* that thread's liburcu reader state */
+	struct evmap__rcu_thread *thread;
+	struct evmap__rcu_binding *prev, *next; /* the thread's bindings */
+};
+
+static inline uintptr_t evmap__rcu_self(void)
+{
+	return (uintptr_t)pthread_self();
+}
+
+/* Bind @b to the calling thread, registering the thread with RCU if it is
+ * not yet. 0 or -ENOMEM. */
+int evmap__rcu_bind_slow(struct evmap__rcu_binding *b);
+/* Forget @b (handle freed); unregisters the calling thread if @b was its
+ * last binding and libevmap registered it. Any thread. */
+void evmap__rcu_unbind(struct evmap__rcu_binding *b);
+
+static inline int evmap__rcu_bind(struct evmap__rcu_binding *b)
+{
+	if (__atomic_load_n(&b->owner, __ATOMIC_RELAXED) == evmap__rcu_self())
+		return 0;
+	return evmap__rcu_bind_slow(b);
+}
+
+/* Begin a read section on the bound thread (cf. _urcu_memb_read_lock,
+ * with the thread's reader state taken from the binding). */
+static inline void evmap__rcu_read_lock(struct evmap__rcu_binding *b)
+{
+	struct urcu_reader *rd = b->reader;
+	unsigned long tmp;
+
+	cmm_barrier();
+	tmp = CMM_LOAD_SHARED(rd->ctr);
+	if (caa_likely(!(tmp & URCU_GP_CTR_NEST_MASK))) {
+		CMM_STORE_SHARED(rd->ctr, CMM_LOAD_SHARED(urcu_memb_gp.ctr));
+		urcu_memb_smp_mb_slave();
+	} else {
+		CMM_STORE_SHARED(rd->ctr, tmp + URCU_GP_COUNT);
+	}
+}
+
+/* End a read section (cf. _urcu_memb_read_unlock). */
+static inline void evmap__rcu_read_unlock(struct evmap__rcu_binding *b)
+{
+	struct urcu_reader *rd = b->reader;
+	unsigned long tmp = CMM_LOAD_SHARED(rd->ctr);
+
+	if (caa_likely((tmp & URCU_GP_CTR_NEST_MASK) == URCU_GP_COUNT)) {
+		urcu_memb_smp_mb_slave();
+		CMM_STORE_SHARED(rd->ctr, tmp - URCU_GP_COUNT);
+		urcu_memb_smp_mb_slave();
+		urcu_common_wake_up_gp(&urcu_memb_gp);
+	} else {
+		CMM_STORE_SHARED(rd->ctr, tmp - URCU_GP_COUNT);
+	}
+	cmm_barrier();
+}
+
+#define evmap__rcu_dereference(p) rcu_dereference(p)
+#define evmap__rcu_assign_pointer(p, v) rcu_assign_pointer(p, v)
+
+/* Whether the calling thread is inside any RCU read section. */
+bool evmap__rcu_in_section(void);
+/* Wait for a grace period (the caller must not be in a read section). */
+void evmap__rcu_synchronize(void);
+
+/*
+ * Grace-period tracking for the writer: after publishing generation g the
+ * writer notes it; a call_rcu callback records when a grace period has
+ * passed since, so a later refresh waits only if it has not.
+ */
+struct evmap__gp_tracker;
+struct evmap__gp_tracker *evmap__gp_tracker_new(void);
+/* Note that generation @gen was published; @b is the writer's binding
+ * (call_rcu needs a registered thread). */
+void evmap__gp_note_publish(struct evmap__gp_tracker *t,
+			    struct evmap__rcu_binding *b, uint64_t gen);
+/* Whether a grace period has elapsed since generation @gen was published. */
+bool evmap__gp_elapsed(struct evmap__gp_tracker *t, uint64_t gen);
+/* Wait until it has. */
+void evmap__gp_wait(struct evmap__gp_tracker *t, uint64_t gen);
+/* Free the tracker (now, or from its callback if one is still queued). */
+void evmap__gp_tracker_free(struct evmap__gp_tracker *t);
+
+/* Run @fn(@arg) after a grace period, from liburcu's call_rcu thread (the
+ * calling thread must be bound: @b). 0 or -ENOMEM. */
+int evmap__rcu_defer(struct evmap__rcu_binding *b, void (*fn)(void *arg),
+		     void *arg);
+
+#endif /* EVMAP_RCU_H */

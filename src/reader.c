@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reader.c - reader handles, read sections, views, iteration and the
+ * one-call shortcuts.
+ *
+ * A read section is an RCU read-side section: the view read from
+ * shared->published at the outermost enter cannot be changed or freed by
+ * the writer until the outermost leave (the writer waits for a grace period
+ * before touching a copy it unpublished, and before freeing anything).
+ * Readers write only their own handle and their thread's RCU counter.
+ */
+#include <errno.h>
+
+#include "alloc.h"
+#include "map.h"
+
+evmap_reader *evmap__reader_new(struct evmap__shared *s)
+{
+	evmap_reader *r = evmap__aligned_alloc(64, sizeof(*r));
+	if (!r)
+		return NULL;
+	*r = (evmap_reader){.shared = s};
+	return r;
+}
+
+void evmap__shared_put(struct evmap__shared *s)
+{
+	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		evmap__free(s);
+}
+
+EVMAP_EXPORT evmap_reader *evmap_reader_clone(const evmap_reader *r)
+{
+	evmap_reader *copy;
+	if (!r)
+		return NULL;
+	copy = evmap__reader_new(r->shared);
+	if (copy)
+		__atomic_add_fetch(&r->shared->refs, 1, __ATOMIC_RELAXED);
+	return copy;
+}
+
+EVMAP_EXPORT void evmap_reader_free(evmap_reader *r)
+{
+	if (!r)
+		return;
+	evmap__rcu_unbind(&r->binding);
+	evmap__shared_put(r->shared);
+	evmap__free(r);
+}
+
+EVMAP_EXPORT const evmap_view *evmap_enter(evmap_reader *r)
+{
+	if (!r)
+		return NULL;
+	if (r->depth++ > 0)
+		return r->view;
+	if (evmap__rcu_bind(&r->binding) != 0) {
+		r->locked = false;
+		r->view = NULL;
+		return NULL;
+	}
+	evmap__rcu_read_lock(&r->binding);
+	r->locked = true;
+	r->view = evmap__rcu_dereference(r->shared->published);
+	return r->view;
+}
+
+EVMAP_EXPORT void evmap_leave(evmap_reader *r)
+{
+	if (!r || r->depth == 0 || --r->depth > 0)
+		return;
+	r->view = NULL;
+	if (r->locked)
+		evmap__rcu_read_unlock(&r->binding);
+	r->locked = false;
+}
+
+/* ---- views ---- */
+
+EVMAP_EXPORT size_t evmap_view_len(const evmap_view *v)
+{
+	return v ? v->table.count : 0;
+}
+
+static const evmap_values *view_find(const evmap_view *v, const void *key)
+{
+	const struct evmap__item_type *kt = &v->table.types->key;
+	if (kt->kind == EVMAP__KIND_CSTR && !key)
+		return NULL;
+	return evmap__table_find(&v->table, evmap__item_hash(kt, key), key);
+}
+
+EVMAP_EXPORT const evmap_values *evmap_view_get(const evmap_view *v,
+						const void *key)
+{
+	return v ? view_find(v, key) : NULL;
+}
+
+EVMAP_EXPORT void *evmap_view_meta(const evmap_view *v)
+{
+	return v ? v->meta : NULL;
+}
+
+EVMAP_EXPORT uint64_t evmap_view_generation(const evmap_view *v)
+{
+	return v ? v->generation : 0;
+}
+
+enum { ITER_VIEW, ITER_POS };
+
+EVMAP_EXPORT void evmap_view_iter(const evmap_view *v, evmap_iter *it)
+{
+	if (!it)
+		return;
+	it->opaque[ITER_VIEW] = (uintptr_t)v;
+	it->opaque[ITER_POS] = 0;
+}
+
+EVMAP_EXPORT bool evmap_iter_next(evmap_iter *it, const void **key,
+				  const evmap_values **values)
+{
+	const evmap_view *v;
+	const evmap__slot *s;
+	size_t pos;
+
+	if (!it || !(v = (const evmap_view *)it->opaque[ITER_VIEW]))
+		return false;
+	pos = it->opaque[ITER_POS];
+	s = evmap__table_next(&v->table, &pos);
+	it->opaque[ITER_POS] = pos;
+	if (!s)
+		return false;
+	if (key)
+		*key = s->key;
+	if (values)
+		*values = s;
+	return true;
+}
+
+/* ---- values ---- */
+
+EVMAP_EXPORT size_t evmap_values_len(const evmap_values *vs)
+{
+	return vs ? evmap__bag_len(vs) : 0;
+}
+
+EVMAP_EXPORT const void *evmap_values_at(const evmap_values *vs, size_t i)
+{
+	if (!vs || i >= evmap__bag_len(vs))
+		return NULL;
+	return evmap__bag_values(vs)[i];
+}
+
+EVMAP_EXPORT const void *evmap_values_first(const evmap_values *vs)
+{
+	return evmap_values_at(vs, 0);
+}
+
+EVMAP_EXPORT bool evmap_values_contains(const evmap_values *vs,
+					const void *value)
+{
+	if (!vs)
+		return false;
+	if (vs->types->value.kind == EVMAP__KIND_CSTR && !value)
+		return false;
+	return evmap__bag_find(vs, value) >= 0;
+}
+
+/* ---- shortcuts ---- */
+
+EVMAP_EXPORT bool evmap_contains_key(evmap_reader *r, const void *key)
+{
+	const evmap_view *v = evmap_enter(r);
+	bool found = v && view_find(v, key);
+	evmap_leave(r);
+	return found;
+}
+
+EVMAP_EXPORT bool evmap_contains_value(evmap_reader *r, const void *key,
+				       const void *value)
+{
+	const evmap_view *v = evmap_enter(r);
+	bool found = v && evmap_values_contains(view_find(v, key), value);
+	evmap_leave(r);
+	return found;
+}
+
+EVMAP_EXPORT size_t evmap_len(evmap_reader *r)
+{
+	size_t len = evmap_view_len(evmap_enter(r));
+	evmap_leave(r);
+	return len;
+}
+
+EVMAP_EXPORT bool evmap_is_destroyed(evmap_reader *r)
+{
+	return r && __atomic_load_n(&r->shared->destroyed, __ATOMIC_ACQUIRE);
+}
+
+EVMAP_EXPORT bool evmap_get(evmap_reader *r, const void *key,
+			    void (*fn)(const evmap_values *vs, void *meta,
+				       void *ctx),
+			    void *ctx)
+{
+	const evmap_view *v = evmap_enter(r);
+	const evmap_values *vs = v ? view_find(v, key) : NULL;
+	if (vs && fn)
+		fn(vs, v->meta, ctx);
+	evmap_leave(r);
+	return vs != NULL;
+}

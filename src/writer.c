@@ -1,0 +1,539 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * writer.c - the writer handle: logging writes, refresh, meta, creation
+ * and destruction.
+ *
+ * The log is split in two runs:
+ *   [0, published_end)        ops published by the last refresh: applied
+ *                             to the published copy, to be applied a
+ *                             second time to the standby (replayed counts
+ *                             how many already were);
+ *   [published_end, log.len)  pending ops; [published_end, applied) of
+ *                             them are already applied to the standby.
+ * The standby may be changed only after a grace period since it was last
+ * published: readers may still be inside it until then.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "map.h"
+#include "oplog.h"
+
+struct evmap_writer {
+	struct evmap__shared *shared;
+	struct evmap_view copies[2];
+	struct evmap_view *standby;
+	struct evmap__oplog log;
+	size_t published_end;
+	size_t replayed;
+	size_t applied;
+	bool standby_ready; /* no reader can be inside the standby */
+	uint64_t generation;
+	void *meta; /* published with the next refresh */
+	void (*meta_free)(void *);
+	struct evmap__gp_tracker *gp;
+	struct evmap__rcu_binding binding; /* for call_rcu */
+};
+
+struct evmap_options {
+	size_t capacity;
+	uint64_t seed;
+	bool has_seed;
+	void *meta;
+	void (*meta_free)(void *);
+};
+
+/* ---- options ---- */
+
+EVMAP_EXPORT evmap_options *evmap_options_new(void)
+{
+	return evmap__calloc(1, sizeof(evmap_options));
+}
+
+EVMAP_EXPORT void evmap_options_free(evmap_options *o)
+{
+	evmap__free(o);
+}
+
+EVMAP_EXPORT int evmap_options_set_capacity(evmap_options *o, size_t keys)
+{
+	if (!o)
+		return -EINVAL;
+	if (!evmap__table_slots_for(keys))
+		return -ENOMEM;
+	o->capacity = keys;
+	return 0;
+}
+
+EVMAP_EXPORT int evmap_options_set_hash_seed(evmap_options *o, uint64_t seed)
+{
+	if (!o)
+		return -EINVAL;
+	o->seed = seed;
+	o->has_seed = true;
+	return 0;
+}
+
+EVMAP_EXPORT int evmap_options_set_meta(evmap_options *o, void *meta,
+					void (*meta_free)(void *))
+{
+	if (!o)
+		return -EINVAL;
+	o->meta = meta;
+	o->meta_free = meta_free;
+	return 0;
+}
+
+/* ---- creation ---- */
+
+EVMAP_EXPORT int evmap_new(const evmap_type *key_type,
+			   const evmap_type *value_type,
+			   const evmap_options *opts, evmap_writer **writer,
+			   evmap_reader **reader)
+{
+	evmap_options defaults = {0};
+	struct evmap__shared *shared;
+	evmap_writer *w;
+	evmap_reader *r;
+	uint64_t seed;
+
+	if (!key_type || !key_type->hash || !value_type || !writer || !reader)
+		return -EINVAL;
+	if (!opts)
+		opts = &defaults;
+	seed = opts->has_seed ? opts->seed : evmap__random_seed();
+	shared = evmap__calloc(1, sizeof(*shared));
+	w = evmap__calloc(1, sizeof(*w));
+	if (!shared || !w)
+		goto nomem;
+	evmap__item_type_init(&shared->types.key, key_type, seed);
+	evmap__item_type_init(&shared->types.value, value_type, seed ^ 1);
+	shared->refs = 2;
+	w->shared = shared;
+	w->gp = evmap__gp_tracker_new();
+	if (!w->gp)
+		goto nomem;
+	if (evmap__table_init(&w->copies[0].table, &shared->types,
+			      opts->capacity) != 0 ||
+	    evmap__table_init(&w->copies[1].table, &shared->types,
+			      opts->capacity) != 0)
+		goto nomem;
+	r = evmap__reader_new(shared);
+	if (!r)
+		goto nomem;
+	w->standby = &w->copies[0];
+	w->standby_ready = true;
+	w->meta = opts->meta;
+	w->meta_free = opts->meta_free;
+	*writer = w;
+	*reader = r;
+	return 0;
+nomem:
+	if (w) {
+		evmap__table_destroy(&w->copies[0].table);
+		evmap__table_destroy(&w->copies[1].table);
+		evmap__gp_tracker_free(w->gp);
+	}
+	evmap__free(w);
+	evmap__free(shared);
+	return -ENOMEM;
+}
+
+EVMAP_EXPORT evmap_reader *evmap_writer_reader(evmap_writer *w)
+{
+	if (!w)
+		return NULL;
+	return evmap__reader_new(w->shared);
+}
+
+/* ---- logging writes ---- */
+
+static const struct evmap__types *types_of(const evmap_writer *w)
+{
+	return &w->shared->types;
+}
+
+static bool rejects(const struct evmap__item_type *it, const void *item)
+{
+	return it->kind == EVMAP__KIND_CSTR && item == NULL;
+}
+
+/* The map's own copy of @item: a clone if the type clones, else @item. */
+static int take_item(const struct evmap__item_type *it, const void *item,
+		     const void **out, bool *cloned)
+{
+	const evmap_type *type = it->type;
+
+	*cloned = false;
+	if (!type->clone) {
+		*out = item;
+		return 0;
+	}
+	*out = type->clone(item, type->ctx);
+	if (!*out && item)
+		return -ENOMEM;
+	*cloned = true;
+	return 0;
+}
+
+static void drop_item(const struct evmap__item_type *it, const void *item)
+{
+	if (it->type->free)
+		it->type->free((void *)item, it->type->ctx);
+}
+
+enum item_role { ITEM_NONE, ITEM_OWNED, ITEM_LOOKUP };
+
+/*
+ * Append an op. @key_role/@value_role say whether the op stores the item
+ * (OWNED: the map keeps it, cloned if the type clones) or only looks it up
+ * (LOOKUP: a clone if the type clones, else the caller's pointer).
+ * On failure nothing is logged and nothing the caller passed is kept.
+ */
+static int log_op(evmap_writer *w, struct evmap__op *op, const void *key,
+		  enum item_role key_role, const void *value,
+		  enum item_role value_role)
+{
+	const struct evmap__types *types = types_of(w);
+	bool key_cloned = false, value_cloned = false;
+
+	if ((key_role != ITEM_NONE && rejects(&types->key, key)) ||
+	    (value_role != ITEM_NONE && rejects(&types->value, value)))
+		return -EINVAL;
+	if (evmap__oplog_reserve(&w->log) != 0)
+		return -ENOMEM;
+	if (key_role != ITEM_NONE) {
+		op->hash = evmap__item_hash(&types->key, key);
+		if (take_item(&types->key, key, &op->key, &key_cloned) != 0)
+			return -ENOMEM;
+		op->flags |= key_role == ITEM_OWNED ? EVMAP__OP_OWNS_KEY
+			     : key_cloned           ? EVMAP__OP_LOOKUP_KEY
+						    : 0;
+	}
+	if (value_role != ITEM_NONE) {
+		if (take_item(&types->value, value, &op->value,
+			      &value_cloned) != 0) {
+			if (key_cloned)
+				drop_item(&types->key, op->key);
+			return -ENOMEM;
+		}
+		op->flags |= value_role == ITEM_OWNED ? EVMAP__OP_OWNS_VALUE
+			     : value_cloned           ? EVMAP__OP_LOOKUP_VALUE
+						      : 0;
+	}
+	w->log.ops[w->log.len++] = *op;
+	return 0;
+}
+
+static int log_key_op(evmap_writer *w, enum evmap__op_kind kind,
+		      const void *key, enum item_role key_role,
+		      const void *value, enum item_role value_role)
+{
+	struct evmap__op op = {.kind = (uint8_t)kind};
+	if (!w)
+		return -EINVAL;
+	return log_op(w, &op, key, key_role, value, value_role);
+}
+
+EVMAP_EXPORT int evmap_insert(evmap_writer *w, const void *key,
+			      const void *value)
+{
+	return log_key_op(w, EVMAP__OP_INSERT, key, ITEM_OWNED, value,
+			  ITEM_OWNED);
+}
+
+EVMAP_EXPORT int evmap_update(evmap_writer *w, const void *key,
+			      const void *value)
+{
+	return log_key_op(w, EVMAP__OP_UPDATE, key, ITEM_OWNED, value,
+			  ITEM_OWNED);
+}
+
+EVMAP_EXPORT int evmap_remove_value(evmap_writer *w, const void *key,
+				    const void *value)
+{
+	return log_key_op(w, EVMAP__OP_REMOVE_VALUE, key, ITEM_LOOKUP, value,
+			  ITEM_LOOKUP);
+}
+
+EVMAP_EXPORT int evmap_clear_key(evmap_writer *w, const void *key)
+{
+	return log_key_op(w, EVMAP__OP_CLEAR_KEY, key, ITEM_OWNED, NULL,
+			  ITEM_NONE);
+}
+
+EVMAP_EXPORT int evmap_remove_key(evmap_writer *w, const void *key)
+{
+	return log_key_op(w, EVMAP__OP_REMOVE_KEY, key, ITEM_LOOKUP, NULL,
+			  ITEM_NONE);
+}
+
+EVMAP_EXPORT int evmap_fit(evmap_writer *w, const void *key)
+{
+	return log_key_op(w, EVMAP__OP_FIT, key, ITEM_LOOKUP, NULL, ITEM_NONE);
+}
+
+EVMAP_EXPORT int evmap_purge(evmap_writer *w)
+{
+	return log_key_op(w, EVMAP__OP_PURGE, NULL, ITEM_NONE, NULL, ITEM_NONE);
+}
+
+EVMAP_EXPORT int evmap_fit_all(evmap_writer *w)
+{
+	return log_key_op(w, EVMAP__OP_FIT_ALL, NULL, ITEM_NONE, NULL,
+			  ITEM_NONE);
+}
+
+EVMAP_EXPORT int evmap_reserve(evmap_writer *w, const void *key,
+			       size_t additional)
+{
+	struct evmap__op op = {.kind = EVMAP__OP_RESERVE, .count = additional};
+	if (!w)
+		return -EINVAL;
+	if (additional > EVMAP__BAG_MAX_LEN)
+		return -ENOMEM;
+	return log_op(w, &op, key, ITEM_OWNED, NULL, ITEM_NONE);
+}
+
+EVMAP_EXPORT int evmap_evict(evmap_writer *w, size_t keys, uint64_t seed)
+{
+	struct evmap__op op = {.kind = EVMAP__OP_EVICT, .count = keys,
+			       .seed = seed};
+	if (!w)
+		return -EINVAL;
+	return log_op(w, &op, NULL, ITEM_NONE, NULL, ITEM_NONE);
+}
+
+EVMAP_EXPORT int evmap_set_meta(evmap_writer *w, void *meta)
+{
+	void *old;
+	if (!w)
+		return -EINVAL;
+	old = w->meta;
+	w->meta = meta;
+	/* never published: no reader can see it */
+	if (old != meta && old != w->copies[0].meta &&
+	    old != w->copies[1].meta && old && w->meta_free)
+		w->meta_free(old);
+	return 0;
+}
+
+EVMAP_EXPORT size_t evmap_pending(const evmap_writer *w)
+{
+	return w ? w->log.len - w->published_end : 0;
+}
+
+EVMAP_EXPORT uint64_t evmap_generation(const evmap_writer *w)
+{
+	return w ? w->generation : 0;
+}
+
+/* ---- refresh ---- */
+
+static struct evmap_view *published_copy(evmap_writer *w)
+{
+	return w->standby == &w->copies[0] ? &w->copies[1] : &w->copies[0];
+}
+
+/* Free a meta the standby held if nothing else holds it. */
+static void release_standby_meta(evmap_writer *w)
+{
+	void *old = w->standby->meta;
+	w->standby->meta = NULL;
+	if (old && old != w->meta && old != published_copy(w)->meta &&
+	    w->meta_free)
+		w->meta_free(old);
+}
+
+/*
+ * Bring the standby up to date: wait until no reader can be inside it
+ * (unless @may_wait is false: -EAGAIN), replay the published ops on it,
+ * then apply the pending ones. Resumable after -ENOMEM.
+ */
+static int catch_up(evmap_writer *w, bool may_wait)
+{
+	const struct evmap__types *types = types_of(w);
+	int r;
+
+	if (!w->standby_ready) {
+		if (!evmap__gp_elapsed(w->gp, w->generation)) {
+			if (!may_wait)
+				return -EAGAIN;
+			evmap__gp_wait(w->gp, w->generation);
+		}
+		w->standby_ready = true;
+		release_standby_meta(w);
+	}
+	for (; w->replayed < w->published_end; w->replayed++) {
+		r = evmap__op_apply_second(&w->log.ops[w->replayed], w->standby,
+					   types);
+		if (r)
+			return r;
+	}
+	for (; w->applied < w->log.len; w->applied++) {
+		r = evmap__op_apply_first(&w->log.ops[w->applied], w->standby,
+					  types);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* Make the caught-up standby the published copy. */
+static void publish(evmap_writer *w)
+{
+	struct evmap_view *next = w->standby, *prev = published_copy(w);
+	size_t done = w->published_end;
+
+	next->meta = w->meta;
+	next->generation = ++w->generation;
+	evmap__rcu_assign_pointer(w->shared->published, next);
+	w->standby = prev;
+	/* a copy never published has never had readers */
+	w->standby_ready = prev->generation == 0;
+	/* ops now applied to both copies leave the log */
+	memmove(w->log.ops, w->log.ops + done,
+		(w->log.len - done) * sizeof(w->log.ops[0]));
+	w->log.len -= done;
+	w->published_end = w->log.len;
+	w->replayed = 0;
+	w->applied = w->log.len;
+	evmap__gp_note_publish(w->gp, &w->binding, w->generation);
+}
+
+static int refresh(evmap_writer *w, bool may_wait)
+{
+	int r;
+	if (!w)
+		return -EINVAL;
+	if (evmap__rcu_in_section())
+		return -EDEADLK;
+	r = catch_up(w, may_wait);
+	if (r)
+		return r;
+	publish(w);
+	return 0;
+}
+
+EVMAP_EXPORT int evmap_refresh(evmap_writer *w)
+{
+	return refresh(w, true);
+}
+
+EVMAP_EXPORT int evmap_try_refresh(evmap_writer *w)
+{
+	return refresh(w, false);
+}
+
+EVMAP_EXPORT int evmap_flush(evmap_writer *w)
+{
+	if (w && evmap_pending(w) == 0)
+		return 0;
+	return refresh(w, true);
+}
+
+EVMAP_EXPORT int evmap_retain(evmap_writer *w, const void *key,
+			      bool (*keep)(const void *value, void *ctx),
+			      void *ctx)
+{
+	struct evmap__op op = {.kind = EVMAP__OP_RETAIN};
+	int r;
+
+	if (!w || !keep)
+		return -EINVAL;
+	if (evmap__rcu_in_section())
+		return -EDEADLK;
+	r = catch_up(w, true);
+	if (r)
+		return r;
+	r = log_op(w, &op, key, ITEM_LOOKUP, NULL, ITEM_NONE);
+	if (r)
+		return r;
+	r = evmap__op_retain_first(&w->log.ops[w->log.len - 1], w->standby,
+				   keep, ctx);
+	if (r) {
+		evmap__op_release_unapplied(&w->log.ops[--w->log.len],
+					    types_of(w));
+		return r;
+	}
+	w->applied = w->log.len;
+	return 0;
+}
+
+/* ---- destruction ---- */
+
+static void free_metas(evmap_writer *w)
+{
+	void *metas[3] = {w->meta, w->copies[0].meta, w->copies[1].meta};
+	if (!w->meta_free)
+		return;
+	for (int i = 0; i < 3; i++) {
+		bool seen = metas[i] == NULL;
+		for (int j = 0; j < i && !seen; j++)
+			seen = metas[j] == metas[i];
+		if (!seen)
+			w->meta_free(metas[i]);
+	}
+}
+
+/*
+ * Free everything once no reader can see either copy. The copy that has
+ * seen more ops holds every live item; items the other copy still holds
+ * are in the garbage of the ops applied to one copy only; ops applied to
+ * neither own their items.
+ */
+static void destroy_now(evmap_writer *w)
+{
+	const struct evmap__types *types = types_of(w);
+	struct evmap_view *ahead;
+	size_t from, to;
+
+	if (w->replayed < w->published_end) {
+		ahead = published_copy(w);
+		from = w->replayed;
+		to = w->published_end;
+	} else {
+		ahead = w->standby;
+		from = w->published_end;
+		to = w->applied;
+	}
+	evmap__table_free_items(&ahead->table, types);
+	for (size_t i = from; i < to; i++)
+		evmap__op_release_garbage(&w->log.ops[i], types);
+	for (size_t i = to; i < w->log.len; i++)
+		evmap__op_release_unapplied(&w->log.ops[i], types);
+	evmap__table_destroy(&w->copies[0].table);
+	evmap__table_destroy(&w->copies[1].table);
+	free_metas(w);
+	evmap__gp_tracker_free(w->gp);
+	evmap__rcu_unbind(&w->binding);
+	evmap__free(w->log.ops);
+	evmap__shared_put(w->shared);
+	evmap__free(w);
+}
+
+static void destroy_deferred(void *arg)
+{
+	destroy_now(arg);
+}
+
+EVMAP_EXPORT void evmap_writer_free(evmap_writer *w)
+{
+	bool in_section;
+
+	if (!w)
+		return;
+	in_section = evmap__rcu_in_section();
+	evmap__rcu_assign_pointer(w->shared->published, NULL);
+	__atomic_store_n(&w->shared->destroyed, 1, __ATOMIC_RELEASE);
+	if (in_section) {
+		/* Waiting here would wait for ourselves. If even the deferral
+		 * cannot be allocated, leaking is the only safe choice. */
+		(void)evmap__rcu_defer(&w->binding, destroy_deferred, w);
+		return;
+	}
+	evmap__rcu_synchronize();
+	destroy_now(w);
+}
