@@ -32,9 +32,21 @@ struct evmap__rcu_binding {
 	struct evmap__rcu_binding *prev, *next; /* the thread's bindings */
 };
 
+/* The calling thread's identity, unique among live threads. With glibc on
+ * x86-64 and AArch64, pthread_self() is the thread pointer: read it
+ * without a call. */
 static inline uintptr_t evmap__rcu_self(void)
 {
+#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__)) && \
+	defined(__has_builtin)
+#if __has_builtin(__builtin_thread_pointer)
+	return (uintptr_t)__builtin_thread_pointer();
+#else
 	return (uintptr_t)pthread_self();
+#endif
+#else
+	return (uintptr_t)pthread_self();
+#endif
 }
 
 /* Bind @b to the calling thread, registering the thread with RCU if it is

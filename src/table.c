@@ -70,24 +70,17 @@ void evmap__table_destroy(struct evmap__table *t)
 evmap__slot *evmap__table_find_identity(const struct evmap__table *t,
 					uint32_t hash, const void *key)
 {
+	/* A key is stored under the hash it was inserted with, and the op
+	 * log keeps that hash, so the probe run of @hash holds it if present. */
 	size_t i = hash & t->mask;
 	for (;;) {
 		evmap__slot *s = &t->slots[i];
 		if (evmap__slot_is_empty(s))
-			break;
+			return NULL;
 		if (s->key == key && s->hash == hash)
 			return s;
 		i = (i + 1) & t->mask;
 	}
-	/* A key is always stored under the hash it was first inserted with,
-	 * so this is reached only for absent keys; scanning keeps identity
-	 * lookups exact even so. */
-	for (i = 0; i <= t->mask; i++) {
-		evmap__slot *s = &t->slots[i];
-		if (!evmap__slot_is_empty(s) && s->key == key)
-			return s;
-	}
-	return NULL;
 }
 
 /* Place a slot's contents into the first free slot of its probe run. */
