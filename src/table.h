@@ -80,19 +80,29 @@ int evmap__table_init(struct evmap__table *t, const struct evmap__types *types,
 /* Free the slots and every bag's storage; keys and values are not freed. */
 void evmap__table_destroy(struct evmap__table *t);
 
-/* The slot of the key equal to @key (hash @hash), or NULL. */
+/* The slot of the key equal to @key (hash @hash), or NULL. Identity keys
+ * (u64, ptr) get a probe loop of their own: one compare per slot. */
 static inline evmap__slot *evmap__table_find(const struct evmap__table *t,
 					     uint32_t hash, const void *key)
 {
+	const struct evmap__item_type *kt = &t->types->key;
 	size_t i = hash & t->mask;
-	for (;;) {
+
+	if (kt->kind == EVMAP__KIND_IDENTITY) {
+		for (;; i = (i + 1) & t->mask) {
+			evmap__slot *s = &t->slots[i];
+			if (s->key == key && s->len != EVMAP__SLOT_EMPTY)
+				return s;
+			if (s->len == EVMAP__SLOT_EMPTY)
+				return NULL;
+		}
+	}
+	for (;; i = (i + 1) & t->mask) {
 		evmap__slot *s = &t->slots[i];
 		if (s->len == EVMAP__SLOT_EMPTY)
 			return NULL;
-		if (s->hash == hash &&
-		    evmap__item_equal(&t->types->key, s->key, key))
+		if (s->hash == hash && evmap__item_equal(kt, s->key, key))
 			return s;
-		i = (i + 1) & t->mask;
 	}
 }
 
