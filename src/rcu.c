@@ -19,11 +19,18 @@
 #include "rcu.h"
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <urcu/call-rcu.h>
 
 #include "alloc.h"
+
+#ifdef EVMAP_TSAN
+char evmap__tsan_grace_token;
+#endif
 
 struct evmap__rcu_thread {
 	struct evmap__rcu_binding *bindings;
@@ -138,6 +145,13 @@ void evmap__rcu_unbind(struct evmap__rcu_binding *b)
 		release_thread(t);
 }
 
+void evmap__rcu_wake_up_gp(void)
+{
+	__atomic_store_n(&urcu_memb_gp.futex, 0, __ATOMIC_RELAXED);
+	(void)syscall(SYS_futex, &urcu_memb_gp.futex, FUTEX_WAKE, 1, NULL,
+		      NULL, 0);
+}
+
 bool evmap__rcu_in_section(void)
 {
 	return URCU_TLS(urcu_memb_reader).registered && urcu_memb_read_ongoing();
@@ -146,6 +160,7 @@ bool evmap__rcu_in_section(void)
 void evmap__rcu_synchronize(void)
 {
 	urcu_memb_synchronize_rcu();
+	evmap__tsan_grace_period();
 }
 
 /* ---- grace-period tracking ---- */
@@ -226,14 +241,17 @@ void evmap__gp_note_publish(struct evmap__gp_tracker *t,
 
 bool evmap__gp_elapsed(struct evmap__gp_tracker *t, uint64_t gen)
 {
-	return __atomic_load_n(&t->elapsed_gen, __ATOMIC_ACQUIRE) >= gen;
+	if (__atomic_load_n(&t->elapsed_gen, __ATOMIC_ACQUIRE) < gen)
+		return false;
+	evmap__tsan_grace_period();
+	return true;
 }
 
 void evmap__gp_wait(struct evmap__gp_tracker *t, uint64_t gen)
 {
 	if (evmap__gp_elapsed(t, gen))
 		return;
-	urcu_memb_synchronize_rcu();
+	evmap__rcu_synchronize();
 	store_max(&t->elapsed_gen, gen);
 }
 
@@ -258,6 +276,7 @@ struct deferred {
 static void run_deferred(struct rcu_head *head)
 {
 	struct deferred *d = caa_container_of(head, struct deferred, head);
+	evmap__tsan_grace_period();
 	d->fn(d->arg);
 	evmap__free(d);
 }

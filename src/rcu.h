@@ -22,6 +22,30 @@
 
 #include <urcu/urcu-memb.h>
 
+/*
+ * ThreadSanitizer cannot see grace periods (liburcu is not instrumented).
+ * In TSan builds every read-side unlock releases a global token and every
+ * waited-for grace period acquires it, which is what RCU guarantees:
+ * each section that could see the old data ended before the writer goes on.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define EVMAP_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define EVMAP_TSAN 1
+#endif
+#endif
+#ifdef EVMAP_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+extern char evmap__tsan_grace_token;
+#define evmap__tsan_section_end() __tsan_release(&evmap__tsan_grace_token)
+#define evmap__tsan_grace_period() __tsan_acquire(&evmap__tsan_grace_token)
+#else
+#define evmap__tsan_section_end() ((void)0)
+#define evmap__tsan_grace_period() ((void)0)
+#endif
+
 struct evmap__rcu_thread;
 
 /* A reader or writer handle's link to the thread that uses it. */
@@ -63,6 +87,9 @@ static inline int evmap__rcu_bind(struct evmap__rcu_binding *b)
 	return evmap__rcu_bind_slow(b);
 }
 
+/* Wake a grace period waiting for this reader (rare: slow path). */
+void evmap__rcu_wake_up_gp(void);
+
 /* Begin a read section on the bound thread (cf. _urcu_memb_read_lock,
  * with the thread's reader state taken from the binding). */
 static inline void evmap__rcu_read_lock(struct evmap__rcu_binding *b)
@@ -86,19 +113,26 @@ static inline void evmap__rcu_read_unlock(struct evmap__rcu_binding *b)
 	struct urcu_reader *rd = b->reader;
 	unsigned long tmp = CMM_LOAD_SHARED(rd->ctr);
 
+	evmap__tsan_section_end();
+
 	if (caa_likely((tmp & URCU_GP_CTR_NEST_MASK) == URCU_GP_COUNT)) {
 		urcu_memb_smp_mb_slave();
 		CMM_STORE_SHARED(rd->ctr, tmp - URCU_GP_COUNT);
 		urcu_memb_smp_mb_slave();
-		urcu_common_wake_up_gp(&urcu_memb_gp);
+		/* cf. urcu_common_wake_up_gp, with atomics TSan understands */
+		if (caa_unlikely(__atomic_load_n(&urcu_memb_gp.futex,
+						 __ATOMIC_RELAXED) == -1))
+			evmap__rcu_wake_up_gp();
 	} else {
 		CMM_STORE_SHARED(rd->ctr, tmp - URCU_GP_COUNT);
 	}
 	cmm_barrier();
 }
 
-#define evmap__rcu_dereference(p) rcu_dereference(p)
-#define evmap__rcu_assign_pointer(p, v) rcu_assign_pointer(p, v)
+/* Publication of a pointer: a release store and an acquire (consume)
+ * load, which ThreadSanitizer understands, unlike liburcu's volatile ones. */
+#define evmap__rcu_dereference(p) __atomic_load_n(&(p), __ATOMIC_ACQUIRE)
+#define evmap__rcu_assign_pointer(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
 
 /* Whether the calling thread is inside any RCU read section. */
 bool evmap__rcu_in_section(void);
