@@ -1,0 +1,76 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# check-output.sh - smoke test of the benchmark programs for `meson test`
+# (suite 'bench'): run each briefly and check the shape of its output and
+# its exit status. No timing is asserted.
+#
+# Usage: check-output.sh bench PATH/evmap-bench
+#        check-output.sh micro PATH/evmap-micro
+set -u
+
+fail() {
+	echo "not ok: $*" >&2
+	exit 1
+}
+
+# Run "$@", capture stdout in $out; fail on a non-zero exit.
+run() {
+	echo "# $*"
+	out=$("$@") || fail "exit status $? from: $*"
+	printf '%s\n' "$out"
+}
+
+# The line format of evmap's benchmark, with the optional ns/op of --pregen.
+line_re='^[ 0-9][0-9] [ 0-9][0-9] (uniform |skewed  ) {3}[a-z0-9-]+ +[0-9]+ ops/s (read|write) [0-9]+( [0-9]+\.[0-9] ns/op)?$'
+
+# expect_lines VARIANT OP COUNT: exactly COUNT well-formed lines.
+expect_lines() {
+	n=$(printf '%s\n' "$out" | grep -E "$line_re" |
+		awk -v v="$1" -v op="$2" '$4 == v && $7 == op' | wc -l)
+	[ "$n" -eq "$3" ] || fail "expected $3 '$1 $2' lines, got $n"
+}
+
+check_bench() {
+	bin=$1
+	run "$bin" -r 2 -w 1 -t 0.1 -c
+	bad=$(printf '%s\n' "$out" | grep -Evc "$line_re")
+	[ "$bad" -eq 0 ] || fail "$bad malformed lines"
+	for v in evmap rwlock lfht ck; do
+		expect_lines "$v" read 2
+		expect_lines "$v" write 1
+	done
+	expect_lines nosync read 1
+	[ "$(printf '%s\n' "$out" | wc -l)" -eq 13 ] || fail "line count"
+
+	run "$bin" -r 1 -w 2 -d skewed -e 16 -t 0.1 --pregen
+	expect_lines evmap-refresh16 read 1
+	expect_lines evmap-refresh16 write 2
+	printf '%s\n' "$out" | grep -q ' ns/op$' || fail "no ns/op with --pregen"
+
+	run "$bin" -r 1 -w 1 -t 0.05 -V null,nosync -d skewed
+	expect_lines null read 1
+	expect_lines null write 1
+	expect_lines nosync read 1
+
+	"$bin" -r 1 >/dev/null 2>&1 && fail "accepted a missing -w"
+	"$bin" -r 1 -w 1 -d zipf >/dev/null 2>&1 && fail "accepted a bad -d"
+	return 0
+}
+
+check_micro() {
+	bin=$1
+	run "$bin" --quick
+	printf '%s\n' "$out" | head -n 1 | grep -q '^evmap-micro: libevmap ' ||
+		fail "no title line"
+	rows=$(printf '%s\n' "$out" |
+		grep -Ec '^[a-z].* (ns|us|bytes/key|x) +[0-9]+\.[0-9]{2} +[0-9]+\.[0-9]{2}$')
+	[ "$rows" -eq 12 ] || fail "expected 12 measurement rows, got $rows"
+	return 0
+}
+
+case "${1-}" in
+bench) check_bench "$2" ;;
+micro) check_micro "$2" ;;
+*) fail "usage: $0 bench|micro PROGRAM" ;;
+esac
+echo "ok"

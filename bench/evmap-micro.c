@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * evmap-micro.c - single-thread costs of libevmap's basic operations.
+ *
+ * For maps of 10 000 and 1 000 000 keys (evmap_type_u64 keys and values,
+ * one value per key) it measures, on one thread:
+ *  - a get (evmap_enter, evmap_view_get, evmap_values_first, evmap_leave)
+ *    of a present and of an absent key, and the same lookup in one
+ *    unsynchronised copy of libevmap's table (the floor);
+ *  - an evmap_enter/evmap_leave pair;
+ *  - evmap_insert of new keys without refresh, the same amortised over the
+ *    two refreshes that bring the inserts into both copies, and insert
+ *    followed by evmap_refresh each time;
+ *  - the latency of evmap_refresh (one pending update) while one other
+ *    thread holds a registered, idle reader handle;
+ *  - memory per key (allocator statistics, mallinfo2: heap in use plus
+ *    mmapped blocks; resident set size where the allocator is not glibc's,
+ *    e.g. under AddressSanitizer) of the map after filling and two
+ *    refreshes, against one unsynchronised table of the same keys.
+ * Keys are probed in a random order drawn in advance, so that large maps
+ * pay their cache and TLB misses. --quick shrinks sizes and loop counts
+ * for the smoke test.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "evmap.h"
+#include "table.h"
+#include "types.h"
+
+#include "bench-util.h"
+
+#define U64(n) ((const void *)(uintptr_t)(n))
+#define SIZES  2
+
+struct params {
+	size_t sizes[SIZES];
+	size_t get_ops;		 /* lookups per get measurement */
+	size_t refresh_each_ops; /* inserts in the insert+refresh loop */
+	size_t refresh_samples;	 /* refreshes timed one by one */
+};
+
+static const struct params full_params = {
+    .sizes = {10000, 1000000},
+    .get_ops = 1u << 22,
+    .refresh_each_ops = 20000,
+    .refresh_samples = 5000,
+};
+
+static const struct params quick_params = {
+    .sizes = {1000, 10000},
+    .get_ops = 1u << 15,
+    .refresh_each_ops = 200,
+    .refresh_samples = 200,
+};
+
+enum row {
+	ROW_GET_HIT,
+	ROW_GET_MISS,
+	ROW_TABLE_GET_HIT,
+	ROW_ENTER_LEAVE,
+	ROW_INSERT,
+	ROW_INSERT_PUBLISHED,
+	ROW_INSERT_REFRESH,
+	ROW_REFRESH_MEAN,
+	ROW_REFRESH_P99,
+	ROW_MEM_EVMAP,
+	ROW_MEM_TABLE,
+	ROW_MEM_RATIO,
+	ROW_COUNT,
+};
+
+static const char *const row_labels[ROW_COUNT] = {
+    [ROW_GET_HIT] = "get, key present                      ns",
+    [ROW_GET_MISS] = "get, key absent                       ns",
+    [ROW_TABLE_GET_HIT] = "get, present, unsynchronised table    ns",
+    [ROW_ENTER_LEAVE] = "enter + leave                         ns",
+    [ROW_INSERT] = "insert new key, no refresh            ns",
+    [ROW_INSERT_PUBLISHED] = "insert + its share of 2 refreshes     ns",
+    [ROW_INSERT_REFRESH] = "insert + refresh, each                ns",
+    [ROW_REFRESH_MEAN] = "refresh, 1 idle reader, mean          us",
+    [ROW_REFRESH_P99] = "refresh, 1 idle reader, p99           us",
+    [ROW_MEM_EVMAP] = "memory, evmap map (1 value/key)  bytes/key",
+    [ROW_MEM_TABLE] = "memory, one unsynchronised table bytes/key",
+    [ROW_MEM_RATIO] = "memory, evmap / table                   x",
+};
+
+static volatile uint64_t sink; /* keeps measured reads alive */
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "evmap-micro: %s: %s\n", what, evmap_strerror(err));
+	exit(1);
+}
+
+/* Whether mallinfo2() sees our allocations (not under AddressSanitizer,
+ * for one); otherwise memory is measured as resident set size. */
+static bool memory_from_rss;
+
+static size_t allocator_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+static size_t resident_bytes(void)
+{
+	unsigned long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f) {
+		if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static void choose_memory_source(void)
+{
+	size_t before = allocator_in_use();
+	char *probe = malloc(1 << 20);
+
+	if (probe) {
+		memset(probe, 1, 1 << 20);
+		memory_from_rss = allocator_in_use() == before;
+		sink += (uint64_t)probe[4096];
+		free(probe);
+	}
+}
+
+static size_t heap_in_use(void)
+{
+	return memory_from_rss ? resident_bytes() : allocator_in_use();
+}
+
+/* @count keys drawn uniformly from [@base, @base + @span), in advance. */
+static uint64_t *random_keys(size_t count, uint64_t base, uint64_t span,
+			     uint64_t seed)
+{
+	uint64_t *keys = malloc(count * sizeof(*keys));
+
+	if (!keys)
+		die("keys", -ENOMEM);
+	for (size_t i = 0; i < count; i++)
+		keys[i] = base + bench_rand_below(&seed, span);
+	return keys;
+}
+
+static void refresh_or_die(evmap_writer *w)
+{
+	int err = evmap_refresh(w);
+
+	if (err)
+		die("evmap_refresh", err);
+}
+
+static double ns_per_get(evmap_reader *r, const uint64_t *keys, size_t nkeys,
+			 size_t ops)
+{
+	uint64_t sum = 0, start = bench_now_ns();
+
+	for (size_t i = 0, at = 0; i < ops; i++) {
+		const evmap_view *v = evmap_enter(r);
+		const evmap_values *vs = evmap_view_get(v, U64(keys[at]));
+
+		if (vs)
+			sum += (uint64_t)(uintptr_t)evmap_values_first(vs);
+		evmap_leave(r);
+		if (++at == nkeys)
+			at = 0;
+	}
+	sink += sum;
+	return (double)(bench_now_ns() - start) / (double)ops;
+}
+
+static double ns_per_enter_leave(evmap_reader *r, size_t ops)
+{
+	uint64_t start = bench_now_ns();
+
+	for (size_t i = 0; i < ops; i++) {
+		const evmap_view *v = evmap_enter(r);
+
+		sink += (uintptr_t)v & 1;
+		evmap_leave(r);
+	}
+	return (double)(bench_now_ns() - start) / (double)ops;
+}
+
+/* ---- the unsynchronised table: the same keys, one copy ---- */
+
+struct plain_table {
+	struct evmap__types types;
+	struct evmap__table table;
+};
+
+static void table_fill(struct plain_table *pt, size_t n)
+{
+	evmap__item_type_init(&pt->types.key, &evmap_type_u64, 0);
+	evmap__item_type_init(&pt->types.value, &evmap_type_u64, 0);
+	if (evmap__table_init(&pt->table, &pt->types, 0))
+		die("table", -ENOMEM);
+	for (size_t k = 0; k < n; k++) {
+		uint32_t hash = evmap__item_hash(&pt->types.key, U64(k));
+		evmap__slot *s = evmap__table_add(&pt->table, hash, U64(k));
+
+		if (!s || evmap__bag_push(s, U64(k + 1)))
+			die("table", -ENOMEM);
+	}
+}
+
+static double ns_per_table_get(const struct plain_table *pt,
+			       const uint64_t *keys, size_t nkeys, size_t ops)
+{
+	uint64_t sum = 0, start = bench_now_ns();
+
+	for (size_t i = 0, at = 0; i < ops; i++) {
+		const void *k = U64(keys[at]);
+		const evmap__slot *s = evmap__table_find(
+		    &pt->table, evmap__item_hash(&pt->types.key, k), k);
+
+		if (s && evmap__bag_len(s))
+			sum += (uint64_t)(uintptr_t)evmap__bag_values(s)[0];
+		if (++at == nkeys)
+			at = 0;
+	}
+	sink += sum;
+	return (double)(bench_now_ns() - start) / (double)ops;
+}
+
+/* ---- an idle reader on another thread ---- */
+
+struct idle_reader {
+	pthread_t thread;
+	evmap_reader *reader;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool ready, stop;
+};
+
+static void *idle_reader_main(void *arg)
+{
+	struct idle_reader *ir = arg;
+
+	/* One section registers this thread with RCU; then it idles. */
+	evmap_enter(ir->reader);
+	evmap_leave(ir->reader);
+	pthread_mutex_lock(&ir->lock);
+	ir->ready = true;
+	pthread_cond_broadcast(&ir->cond);
+	while (!ir->stop)
+		pthread_cond_wait(&ir->cond, &ir->lock);
+	pthread_mutex_unlock(&ir->lock);
+	evmap_reader_free(ir->reader);
+	return NULL;
+}
+
+static void idle_reader_start(struct idle_reader *ir, evmap_reader *r)
+{
+	memset(ir, 0, sizeof(*ir));
+	ir->reader = evmap_reader_clone(r);
+	if (!ir->reader)
+		die("evmap_reader_clone", -ENOMEM);
+	pthread_mutex_init(&ir->lock, NULL);
+	pthread_cond_init(&ir->cond, NULL);
+	if (pthread_create(&ir->thread, NULL, idle_reader_main, ir))
+		die("pthread_create", -EAGAIN);
+	pthread_mutex_lock(&ir->lock);
+	while (!ir->ready)
+		pthread_cond_wait(&ir->cond, &ir->lock);
+	pthread_mutex_unlock(&ir->lock);
+}
+
+static void idle_reader_stop(struct idle_reader *ir)
+{
+	pthread_mutex_lock(&ir->lock);
+	ir->stop = true;
+	pthread_cond_broadcast(&ir->cond);
+	pthread_mutex_unlock(&ir->lock);
+	pthread_join(ir->thread, NULL);
+	pthread_cond_destroy(&ir->cond);
+	pthread_mutex_destroy(&ir->lock);
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* ---- one column of the table ---- */
+
+static void measure(size_t n, const struct params *p, double *col)
+{
+	size_t nprobe = n < (1u << 20) ? n : (1u << 20);
+	uint64_t *hits = random_keys(nprobe, 0, n, n);
+	uint64_t *misses = random_keys(nprobe, n, n, n + 1);
+	uint64_t *samples, start, t_insert, t_published;
+	struct plain_table pt;
+	struct idle_reader ir;
+	evmap_writer *w;
+	evmap_reader *r;
+	size_t before;
+	int err;
+
+	/* Memory first, each structure measured on its own. */
+	before = heap_in_use();
+	table_fill(&pt, n);
+	col[ROW_MEM_TABLE] = (double)(heap_in_use() - before) / (double)n;
+
+	before = heap_in_use();
+	err = evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w, &r);
+	if (err)
+		die("evmap_new", err);
+	start = bench_now_ns();
+	for (size_t k = 0; k < n; k++) {
+		err = evmap_insert(w, U64(k), U64(k + 1));
+		if (err)
+			die("evmap_insert", err);
+	}
+	t_insert = bench_now_ns() - start;
+	refresh_or_die(w);
+	refresh_or_die(w);
+	t_published = bench_now_ns() - start;
+	col[ROW_MEM_EVMAP] = (double)(heap_in_use() - before) / (double)n;
+	col[ROW_MEM_RATIO] = col[ROW_MEM_TABLE] > 0
+				 ? col[ROW_MEM_EVMAP] / col[ROW_MEM_TABLE]
+				 : 0.0;
+	col[ROW_INSERT] = (double)t_insert / (double)n;
+	col[ROW_INSERT_PUBLISHED] = (double)t_published / (double)n;
+
+	/* Reads: warm the caches once, then measure. */
+	ns_per_get(r, hits, nprobe, nprobe);
+	col[ROW_GET_HIT] = ns_per_get(r, hits, nprobe, p->get_ops);
+	col[ROW_GET_MISS] = ns_per_get(r, misses, nprobe, p->get_ops);
+	ns_per_table_get(&pt, hits, nprobe, nprobe);
+	col[ROW_TABLE_GET_HIT] =
+	    ns_per_table_get(&pt, hits, nprobe, p->get_ops);
+	col[ROW_ENTER_LEAVE] = ns_per_enter_leave(r, p->get_ops);
+	evmap__table_destroy(&pt.table);
+
+	/* Insert and refresh each time: new keys n, n + 1, ... */
+	start = bench_now_ns();
+	for (size_t i = 0; i < p->refresh_each_ops; i++) {
+		err = evmap_insert(w, U64(n + i), U64(1));
+		if (err)
+			die("evmap_insert", err);
+		refresh_or_die(w);
+	}
+	col[ROW_INSERT_REFRESH] =
+	    (double)(bench_now_ns() - start) / (double)p->refresh_each_ops;
+
+	/* Refresh latency with one registered, idle reader elsewhere. */
+	samples = malloc(p->refresh_samples * sizeof(*samples));
+	if (!samples)
+		die("samples", -ENOMEM);
+	idle_reader_start(&ir, r);
+	for (size_t i = 0; i < p->refresh_samples; i++) {
+		err = evmap_update(w, U64(i % n), U64(i));
+		if (err)
+			die("evmap_update", err);
+		start = bench_now_ns();
+		refresh_or_die(w);
+		samples[i] = bench_now_ns() - start;
+	}
+	idle_reader_stop(&ir);
+	qsort(samples, p->refresh_samples, sizeof(*samples), compare_u64);
+	{
+		double sum = 0;
+
+		for (size_t i = 0; i < p->refresh_samples; i++)
+			sum += (double)samples[i];
+		col[ROW_REFRESH_MEAN] =
+		    sum / (double)p->refresh_samples / 1000.0;
+		col[ROW_REFRESH_P99] =
+		    (double)samples[p->refresh_samples * 99 / 100] / 1000.0;
+	}
+
+	free(samples);
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+	free(hits);
+	free(misses);
+}
+
+int main(int argc, char **argv)
+{
+	const struct params *p = &full_params;
+	double cols[SIZES][ROW_COUNT];
+
+	if (argc == 2 && strcmp(argv[1], "--quick") == 0) {
+		p = &quick_params;
+	} else if (argc != 1) {
+		fprintf(stderr,
+			"Usage: %s [--quick]\n"
+			"Single-thread costs of libevmap for 10 000 and 1 000 "
+			"000 keys\n"
+			"(--quick: 1 000 and 10 000 keys, short loops).\n",
+			argv[0]);
+		return 2;
+	}
+	choose_memory_source();
+	for (int c = 0; c < SIZES; c++)
+		measure(p->sizes[c], p, cols[c]);
+
+	printf("evmap-micro: libevmap %s, one thread, evmap_type_u64 keys and "
+	       "values\n",
+	       evmap_version());
+	printf("%-42s", "");
+	for (int c = 0; c < SIZES; c++)
+		printf(" %10zu keys", p->sizes[c]);
+	putchar('\n');
+	for (int row = 0; row < ROW_COUNT; row++) {
+		printf("%-42s", row_labels[row]);
+		for (int c = 0; c < SIZES; c++)
+			printf(" %15.2f", cols[c][row]);
+		putchar('\n');
+	}
+	printf("# memory: %s, after filling and two refreshes\n",
+	       memory_from_rss
+		   ? "resident set size (allocator statistics unavailable)"
+		   : "mallinfo2() in use + mmapped");
+	return 0;
+}
