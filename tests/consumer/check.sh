@@ -227,7 +227,9 @@ EVMAP_SRCDIR=$srcdir "$srcdir/tests/abi/check-symbols.sh" \
 	"$libdir/libevmap.so.0" "$libdir/libevmap.a" || fail "installed library's symbols"
 [ "$(pkg-config --variable=libdir evmap)" = "$libdir" ] ||
 	fail "evmap.pc libdir is $(pkg-config --variable=libdir evmap), expected $libdir"
-ok "evmap.pc: version $(pkg-config --modversion evmap), libdir $libdir"
+[ "${version%%-*}" = "$(pkg-config --modversion evmap)" ] ||
+	fail "debian/changelog version $version does not match the project version $(pkg-config --modversion evmap)"
+ok "evmap.pc: version $(pkg-config --modversion evmap) (debian/changelog: $version), libdir $libdir"
 
 (
 	unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR LD_LIBRARY_PATH
