@@ -26,7 +26,9 @@
  *          reclaimed with ck_epoch (readers bracket each get with
  *          ck_epoch_begin/end, as ck requires for safe reclamation).
  *  nosync  one thread, no writers, unsynchronised lookups in a libevmap
- *          table holding every key: the physical limit of one core.
+ *          table (same capacity) holding every key: the physical limit of
+ *          one core. Its line carries the invocation's reader and writer
+ *          counts, so that it sits beside the others in the plots.
  *  null    (only with -V) a map that does nothing: the driver's own cost.
  *
  * --pregen draws the keys (and written values) of each thread in advance
