@@ -1,0 +1,962 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fuzz_ops.c - differential fuzzer: libevmap against a reference multimap.
+ *
+ * LLVMFuzzerTestOneInput() decodes its input into a sequence of every
+ * writer operation over 8 keys and 8 values, applies them to a map and to
+ * a simple model (a bag is a multiset: one counter per value), and checks
+ * after every operation that a reader still sees the last published model
+ * state (pending writes stay invisible) and after every refresh that it
+ * sees the new one: every key, every bag as a multiset, the lengths, the
+ * meta, the generation. One operation arms the allocation-failure hook for
+ * the next operation: a call that fails with -ENOMEM must change nothing.
+ *
+ * Values (and, in one mode, keys) are heap items with clone and free that
+ * count themselves, so a leaked, doubly freed or early freed item shows up
+ * (counter, ASan). Input layout: one configuration byte, then operations,
+ * each an opcode byte followed by its argument bytes (missing bytes read
+ * as 0). Any failed check prints the operation and aborts.
+ *
+ * Built by meson with replay.c (test 'fuzz-corpus') and by build-fuzzer.sh
+ * with libFuzzer.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "evmap.h"
+
+#define NKEYS 8
+#define NVALUES 8
+#define ITEM_MAGIC UINT64_C(0x65766974656d3031)
+#define ITEM_DEAD UINT64_C(0xdeadbeefdeadbeef)
+#define META_MAGIC UINT64_C(0x6d6574616d657461)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* ------------------------------------------------------------------ */
+/* Counted heap items and metas                                       */
+/* ------------------------------------------------------------------ */
+
+struct item {
+	uint64_t magic;
+	uint64_t id;
+};
+
+struct meta {
+	uint64_t magic;
+	uint64_t id;
+};
+
+static long items_live;   /* clones minus frees */
+static long metas_live;   /* metas allocated minus freed */
+static int fail_countdown; /* >0: the countdown-th allocation fails */
+static bool fail_fired;
+static size_t cur_op;      /* for messages */
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void die_check(const char *cond, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "fuzz_ops: op %zu: ", cur_op);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
+
+static void die_check(const char *cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "fuzz_ops: op %zu: check failed: %s: ", cur_op, cond);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
+
+/* CHECK(cond) or CHECK(cond, "format", args...) */
+#define CHECK(cond, ...)                                    \
+	do {                                                \
+		if (!(cond))                                \
+			die_check(#cond, " " __VA_ARGS__);  \
+	} while (0)
+
+/* One allocation, library or item clone: whether it must fail. */
+static bool inject_failure(void)
+{
+	if (fail_countdown <= 0)
+		return false;
+	if (--fail_countdown > 0)
+		return false;
+	fail_fired = true;
+	return true;
+}
+
+static bool alloc_hook(size_t size, void *ctx)
+{
+	(void)size;
+	(void)ctx;
+	return inject_failure();
+}
+
+static uint64_t item_id(const void *p)
+{
+	const struct item *it = p;
+
+	CHECK(it != NULL, "NULL item");
+	CHECK(it->magic == ITEM_MAGIC, "item is not alive");
+	return it->id;
+}
+
+static uint64_t item_hash(const void *p, void *ctx)
+{
+	(void)ctx;
+	return item_id(p) * UINT64_C(0x9E3779B97F4A7C15) + 1;
+}
+
+static bool item_equal(const void *a, const void *b, void *ctx)
+{
+	(void)ctx;
+	return item_id(a) == item_id(b);
+}
+
+static void *item_clone(const void *p, void *ctx)
+{
+	struct item *it;
+
+	(void)ctx;
+	if (inject_failure())
+		return NULL;
+	it = malloc(sizeof(*it));
+	if (!it)
+		return NULL;
+	it->magic = ITEM_MAGIC;
+	it->id = item_id(p);
+	items_live++;
+	return it;
+}
+
+static void item_free(void *p, void *ctx)
+{
+	struct item *it = p;
+
+	(void)ctx;
+	CHECK(it->magic == ITEM_MAGIC, "item freed twice or never cloned");
+	it->magic = ITEM_DEAD;
+	items_live--;
+	free(it);
+}
+
+static const evmap_type item_type = {
+	.hash = item_hash,
+	.equal = item_equal,
+	.clone = item_clone,
+	.free = item_free,
+};
+
+static struct meta *meta_new(uint64_t id)
+{
+	struct meta *m = malloc(sizeof(*m));
+
+	if (!m)
+		abort();
+	m->magic = META_MAGIC;
+	m->id = id;
+	metas_live++;
+	return m;
+}
+
+static void meta_free(void *p)
+{
+	struct meta *m = p;
+
+	if (!m)
+		return;
+	CHECK(m->magic == META_MAGIC, "meta freed twice");
+	m->magic = ITEM_DEAD;
+	metas_live--;
+	free(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* The model                                                          */
+/* ------------------------------------------------------------------ */
+
+struct model_key {
+	bool present;
+	uint32_t count[NVALUES];
+};
+
+struct model {
+	struct model_key key[NKEYS];
+	struct meta *meta;
+};
+
+static size_t model_len(const struct model *m)
+{
+	size_t n = 0;
+
+	for (int k = 0; k < NKEYS; k++)
+		n += m->key[k].present;
+	return n;
+}
+
+static size_t bag_len(const struct model_key *mk)
+{
+	size_t n = 0;
+
+	for (int v = 0; v < NVALUES; v++)
+		n += mk->count[v];
+	return n;
+}
+
+static bool key_equal(const struct model_key *a, const struct model_key *b)
+{
+	if (a->present != b->present)
+		return false;
+	return !a->present || !memcmp(a->count, b->count, sizeof(a->count));
+}
+
+/* ------------------------------------------------------------------ */
+/* One fuzz run                                                       */
+/* ------------------------------------------------------------------ */
+
+struct run {
+	evmap_writer *w;
+	evmap_reader *r;       /* checks */
+	evmap_reader *held_r;  /* a handle whose section the input holds open */
+	evmap_reader *extra_r; /* created and freed by the input */
+	bool heap_keys;
+	struct item key_args[NKEYS];
+	struct model published; /* what readers must see */
+	struct model current;   /* every logged op applied */
+	uint64_t generation;
+	size_t pending; /* expected evmap_pending() */
+	int held_depth;
+	/* One pending evict: the model can't know which keys it takes, so
+	 * it keeps a second branch with every eligible key evicted. */
+	bool evict_pending;
+	struct model evicted; /* current, if every eligible key was evicted */
+	bool eligible[NKEYS];
+	size_t evict_target;  /* keys the evict must remove */
+	/* Input cursor. */
+	const uint8_t *data;
+	size_t size, pos;
+};
+
+static uint8_t next_byte(struct run *rn)
+{
+	return rn->pos < rn->size ? rn->data[rn->pos++] : 0;
+}
+
+static const void *key_arg(struct run *rn, int k)
+{
+	if (!rn->heap_keys)
+		return (const void *)(uintptr_t)k;
+	rn->key_args[k].magic = ITEM_MAGIC;
+	rn->key_args[k].id = (uint64_t)k;
+	return &rn->key_args[k];
+}
+
+static int key_of(struct run *rn, const void *key)
+{
+	uint64_t k = rn->heap_keys ? item_id(key) : (uint64_t)(uintptr_t)key;
+
+	CHECK(k < NKEYS, "unknown key %llu", (unsigned long long)k);
+	return (int)k;
+}
+
+/* The bag as a multiset; also exercises every accessor. */
+static void bag_counts(const evmap_values *vs, uint32_t count[NVALUES])
+{
+	size_t len = evmap_values_len(vs);
+
+	memset(count, 0, sizeof(uint32_t) * NVALUES);
+	for (size_t i = 0; i < len; i++) {
+		uint64_t v = item_id(evmap_values_at(vs, i));
+
+		CHECK(v < NVALUES, "unknown value");
+		count[v]++;
+	}
+	CHECK(evmap_values_at(vs, len) == NULL, "values_at past the end");
+	if (len == 0) {
+		CHECK(evmap_values_first(vs) == NULL);
+	} else {
+		uint64_t v = item_id(evmap_values_first(vs));
+
+		CHECK(v < NVALUES && count[v] > 0, "values_first not in bag");
+	}
+	for (uint64_t v = 0; v < NVALUES; v++) {
+		struct item probe = { ITEM_MAGIC, v };
+
+		CHECK(evmap_values_contains(vs, &probe) == (count[v] > 0),
+		      "values_contains disagrees with values_at");
+	}
+}
+
+/* What the reader sees, as a model (meta aside). */
+static void read_view(struct run *rn, const evmap_view *v, struct model *out)
+{
+	evmap_iter it;
+	const void *key;
+	const evmap_values *vs;
+	size_t seen = 0;
+
+	memset(out, 0, sizeof(*out));
+	evmap_view_iter(v, &it);
+	while (evmap_iter_next(&it, &key, &vs)) {
+		int k = key_of(rn, key);
+
+		CHECK(!out->key[k].present, "key %d iterated twice", k);
+		out->key[k].present = true;
+		bag_counts(vs, out->key[k].count);
+		CHECK(evmap_view_get(v, key) == vs, "get and iter disagree");
+		seen++;
+	}
+	CHECK(evmap_view_len(v) == seen, "view_len %zu, iterated %zu",
+	      evmap_view_len(v), seen);
+	for (int k = 0; k < NKEYS; k++) {
+		if (!out->key[k].present)
+			CHECK(evmap_view_get(v, key_arg(rn, k)) == NULL,
+			      "key %d: get finds what iter did not", k);
+	}
+	out->meta = evmap_view_meta(v);
+	if (out->meta)
+		CHECK(out->meta->magic == META_MAGIC, "published meta freed");
+}
+
+static void check_view(struct run *rn, const evmap_view *v,
+		       const struct model *m)
+{
+	struct model seen;
+
+	read_view(rn, v, &seen);
+	for (int k = 0; k < NKEYS; k++) {
+		if (key_equal(&seen.key[k], &m->key[k]))
+			continue;
+		die("key %d: reader sees %s len %zu, model %s len %zu", k,
+		    seen.key[k].present ? "present" : "absent",
+		    bag_len(&seen.key[k]),
+		    m->key[k].present ? "present" : "absent",
+		    bag_len(&m->key[k]));
+	}
+	CHECK(seen.meta == m->meta, "meta differs");
+	CHECK(evmap_view_generation(v) == rn->generation, "generation %llu, model %llu",
+	      (unsigned long long)evmap_view_generation(v),
+	      (unsigned long long)rn->generation);
+}
+
+struct get_ctx {
+	const struct model_key *mk;
+	void *meta;
+	bool called;
+};
+
+static void get_fn(const evmap_values *vs, void *meta, void *ctx)
+{
+	struct get_ctx *g = ctx;
+	uint32_t count[NVALUES];
+
+	bag_counts(vs, count);
+	CHECK(!memcmp(count, g->mk->count, sizeof(count)), "evmap_get bag");
+	CHECK(meta == g->meta, "evmap_get meta");
+	g->called = true;
+}
+
+/* The reader sees rn->published; the writer's counters agree. */
+static void check_published(struct run *rn)
+{
+	const struct model *m = &rn->published;
+	const evmap_view *v;
+
+	CHECK(evmap_pending(rn->w) == rn->pending, "pending %zu, model %zu",
+	      evmap_pending(rn->w), rn->pending);
+	CHECK(evmap_generation(rn->w) == rn->generation, "writer generation");
+	v = evmap_enter(rn->r);
+	if (rn->generation == 0) {
+		CHECK(v == NULL, "a view before the first refresh");
+		evmap_leave(rn->r);
+		CHECK(evmap_len(rn->r) == 0);
+		CHECK(!evmap_contains_key(rn->r, key_arg(rn, 0)));
+		return;
+	}
+	CHECK(v != NULL, "no view after a refresh");
+	check_view(rn, v, m);
+	evmap_leave(rn->r);
+
+	/* The shortcuts, each its own section. */
+	CHECK(evmap_len(rn->r) == model_len(m), "evmap_len");
+	CHECK(!evmap_is_destroyed(rn->r));
+	for (int k = 0; k < NKEYS; k++) {
+		const struct model_key *mk = &m->key[k];
+		struct get_ctx g = { mk, m->meta, false };
+		struct item probe = { ITEM_MAGIC, (uint64_t)(k * 3 % NVALUES) };
+
+		CHECK(evmap_contains_key(rn->r, key_arg(rn, k)) == mk->present,
+		      "contains_key %d", k);
+		CHECK(evmap_contains_value(rn->r, key_arg(rn, k), &probe) ==
+			      (mk->present && mk->count[probe.id] > 0),
+		      "contains_value %d", k);
+		CHECK(evmap_get(rn->r, key_arg(rn, k), get_fn, &g) ==
+			      mk->present, "evmap_get %d", k);
+		CHECK(g.called == mk->present);
+	}
+}
+
+/* A refresh returned 0: resolve a pending evict, publish the model. */
+static void published_now(struct run *rn)
+{
+	rn->generation++;
+	rn->pending = 0;
+	if (rn->evict_pending) {
+		const evmap_view *v = evmap_enter(rn->r);
+		struct model seen;
+		size_t must = 0, may = 0;
+
+		CHECK(v != NULL);
+		read_view(rn, v, &seen);
+		evmap_leave(rn->r);
+		for (int k = 0; k < NKEYS; k++) {
+			bool kept = key_equal(&seen.key[k], &rn->current.key[k]);
+			bool gone = rn->eligible[k] &&
+				    key_equal(&seen.key[k], &rn->evicted.key[k]);
+
+			if (!kept && !gone)
+				die("evict: key %d is neither kept nor evicted", k);
+			if (gone && !kept)
+				must++;
+			else if (gone)
+				may++;
+			if (gone && !kept)
+				rn->current.key[k] = rn->evicted.key[k];
+		}
+		CHECK(must <= rn->evict_target && rn->evict_target <= must + may,
+		      "evict removed %zu..%zu keys, expected %zu", must,
+		      must + may, rn->evict_target);
+		rn->evict_pending = false;
+	}
+	rn->published = rn->current;
+}
+
+/* Apply a model operation to current, and to the evicted branch. */
+typedef void (*model_op)(struct model *m, int k, int v, void *arg);
+
+static void model_apply(struct run *rn, model_op op, int k, int v, void *arg)
+{
+	op(&rn->current, k, v, arg);
+	if (rn->evict_pending)
+		op(&rn->evicted, k, v, arg);
+	rn->pending++;
+}
+
+static void m_insert(struct model *m, int k, int v, void *arg)
+{
+	size_t n = arg ? *(size_t *)arg : 1;
+
+	m->key[k].present = true;
+	m->key[k].count[v] += (uint32_t)n;
+}
+
+static void m_update(struct model *m, int k, int v, void *arg)
+{
+	(void)arg;
+	memset(&m->key[k], 0, sizeof(m->key[k]));
+	m->key[k].present = true;
+	m->key[k].count[v] = 1;
+}
+
+static void m_remove_value(struct model *m, int k, int v, void *arg)
+{
+	(void)arg;
+	if (m->key[k].present && m->key[k].count[v] > 0)
+		m->key[k].count[v]--;
+}
+
+static void m_clear_key(struct model *m, int k, int v, void *arg)
+{
+	(void)v;
+	(void)arg;
+	memset(&m->key[k], 0, sizeof(m->key[k]));
+	m->key[k].present = true;
+}
+
+static void m_reserve(struct model *m, int k, int v, void *arg)
+{
+	(void)v;
+	(void)arg;
+	m->key[k].present = true;
+}
+
+static void m_remove_key(struct model *m, int k, int v, void *arg)
+{
+	(void)v;
+	(void)arg;
+	memset(&m->key[k], 0, sizeof(m->key[k]));
+}
+
+static void m_purge(struct model *m, int k, int v, void *arg)
+{
+	(void)k;
+	(void)v;
+	(void)arg;
+	memset(m->key, 0, sizeof(m->key));
+}
+
+static void m_nothing(struct model *m, int k, int v, void *arg)
+{
+	(void)m;
+	(void)k;
+	(void)v;
+	(void)arg;
+}
+
+/* retain: keep is decided by call index (an inconsistent predicate is
+ * allowed); the model learns from the values it is shown. */
+struct retain_ctx {
+	uint8_t mask;
+	unsigned int calls;
+	uint32_t shown[NVALUES];
+	uint32_t dropped[NVALUES];
+};
+
+static bool retain_keep(const void *value, void *ctx)
+{
+	struct retain_ctx *rc = ctx;
+	uint64_t v = item_id(value);
+	bool keep = rc->mask & (1u << (rc->calls % 8));
+
+	CHECK(v < NVALUES);
+	rc->calls++;
+	rc->shown[v]++;
+	if (!keep)
+		rc->dropped[v]++;
+	return keep;
+}
+
+static void m_retain(struct model *m, int k, int v, void *arg)
+{
+	struct retain_ctx *rc = arg;
+
+	(void)v;
+	for (int i = 0; i < NVALUES; i++)
+		m->key[k].count[i] -= rc->dropped[i];
+}
+
+/* ------------------------------------------------------------------ */
+/* Operations                                                         */
+/* ------------------------------------------------------------------ */
+
+enum {
+	OP_INSERT,
+	OP_UPDATE,
+	OP_REMOVE_VALUE,
+	OP_CLEAR_KEY,
+	OP_REMOVE_KEY,
+	OP_PURGE,
+	OP_RETAIN,
+	OP_RESERVE,
+	OP_FIT,
+	OP_FIT_ALL,
+	OP_EVICT,
+	OP_SET_META,
+	OP_REFRESH,
+	OP_FLUSH,
+	OP_TRY_REFRESH,
+	OP_INSERT_MANY,
+	OP_HOLD_SECTION,
+	OP_RELEASE_SECTION,
+	OP_READER_HANDLE,
+	OP_FAIL_NEXT,
+	OP_COUNT
+};
+
+static uint64_t meta_ids;
+
+/* Outcome of a write: 0 applies @op to the model; -ENOMEM (only when a
+ * failure was injected) changes nothing. */
+static bool write_done(struct run *rn, int rc, const char *name)
+{
+	(void)rn;
+	if (rc == -ENOMEM && fail_fired)
+		return false;
+	if (rc != 0)
+		die("%s returned %d", name, rc);
+	return true;
+}
+
+static void do_refresh(struct run *rn, int rc, const char *name)
+{
+	if (rn->held_depth > 0) {
+		CHECK(rc == -EDEADLK, "%s inside a section: %d", name, rc);
+		return;
+	}
+	if (rc == -ENOMEM && fail_fired)
+		return;
+	if (rc == -EAGAIN && !strcmp(name, "try_refresh"))
+		return;
+	if (rc != 0)
+		die("%s returned %d", name, rc);
+	published_now(rn);
+}
+
+static void op_retain(struct run *rn, int k, uint8_t mask)
+{
+	struct retain_ctx rc = { .mask = mask };
+	const struct model_key *mk = &rn->current.key[k];
+	int r;
+
+	r = evmap_retain(rn->w, key_arg(rn, k), retain_keep, &rc);
+	if (rn->held_depth > 0) {
+		CHECK(r == -EDEADLK, "retain inside a section: %d", r);
+		CHECK(rc.calls == 0, "keep called by a failed retain");
+		return;
+	}
+	if (!write_done(rn, r, "retain"))
+		return;
+	/* keep saw exactly the bag as it stands after earlier writes. */
+	if (!mk->present)
+		CHECK(rc.calls == 0, "keep called for an absent key");
+	else
+		CHECK(!memcmp(rc.shown, mk->count, sizeof(rc.shown)),
+		      "keep was shown %u values, the bag holds %zu", rc.calls,
+		      bag_len(mk));
+	model_apply(rn, m_retain, k, 0, &rc);
+}
+
+static void op_evict(struct run *rn, size_t n, uint64_t seed)
+{
+	size_t present = model_len(&rn->current);
+	int r;
+
+	r = evmap_evict(rn->w, n, seed);
+	if (!write_done(rn, r, "evict"))
+		return;
+	rn->evict_pending = true;
+	rn->evicted = rn->current;
+	for (int k = 0; k < NKEYS; k++) {
+		rn->eligible[k] = rn->current.key[k].present;
+		if (rn->eligible[k])
+			memset(&rn->evicted.key[k], 0, sizeof(rn->evicted.key[k]));
+	}
+	rn->evict_target = n < present ? n : present;
+	rn->pending++;
+}
+
+static void op_set_meta(struct run *rn, uint8_t arg)
+{
+	struct meta *m = arg & 1 ? NULL : meta_new(++meta_ids);
+	size_t before = evmap_pending(rn->w);
+	int r = evmap_set_meta(rn->w, m);
+
+	if (!write_done(rn, r, "set_meta")) {
+		meta_free(m); /* no effect: still ours */
+		return;
+	}
+	rn->current.meta = m;
+	if (rn->evict_pending)
+		rn->evicted.meta = m;
+	/* Whether a meta change counts as a pending write is the library's
+	 * choice; learn it. */
+	CHECK(evmap_pending(rn->w) == before || evmap_pending(rn->w) == before + 1,
+	      "set_meta moved pending by more than one");
+	rn->pending = evmap_pending(rn->w);
+}
+
+static void op_reader_handle(struct run *rn, uint8_t arg)
+{
+	if (rn->extra_r) {
+		if (arg & 1) {
+			/* Use it once, then free it. */
+			CHECK(evmap_len(rn->extra_r) == model_len(&rn->published));
+		}
+		evmap_reader_free(rn->extra_r);
+		rn->extra_r = NULL;
+		return;
+	}
+	rn->extra_r = arg & 1 ? evmap_reader_clone(rn->r) :
+				evmap_writer_reader(rn->w);
+	CHECK(rn->extra_r != NULL || fail_fired, "no reader handle");
+}
+
+/* Whether this op needs a fresh model first (an evict is pending and the
+ * op's outcome would depend on which keys it took). */
+static bool needs_resolved_evict(int op)
+{
+	return op == OP_RETAIN || op == OP_EVICT;
+}
+
+static void run_op(struct run *rn, int op)
+{
+	int k, v;
+	uint8_t b;
+
+	if (rn->evict_pending && needs_resolved_evict(op)) {
+		int armed = fail_countdown;
+
+		/* Can't publish inside a section: skip the op. */
+		if (rn->held_depth > 0)
+			return;
+		fail_countdown = 0;
+		do_refresh(rn, evmap_refresh(rn->w), "refresh");
+		check_published(rn);
+		fail_countdown = armed;
+	}
+	switch (op) {
+	case OP_INSERT:
+	case OP_UPDATE:
+	case OP_REMOVE_VALUE: {
+		struct item val;
+		b = next_byte(rn);
+		k = b % NKEYS;
+		v = (b / NKEYS) % NVALUES;
+		val.magic = ITEM_MAGIC;
+		val.id = (uint64_t)v;
+		if (op == OP_INSERT) {
+			if (write_done(rn, evmap_insert(rn->w, key_arg(rn, k), &val), "insert"))
+				model_apply(rn, m_insert, k, v, NULL);
+		} else if (op == OP_UPDATE) {
+			if (write_done(rn, evmap_update(rn->w, key_arg(rn, k), &val), "update"))
+				model_apply(rn, m_update, k, v, NULL);
+		} else {
+			if (write_done(rn, evmap_remove_value(rn->w, key_arg(rn, k), &val),
+				       "remove_value"))
+				model_apply(rn, m_remove_value, k, v, NULL);
+		}
+		break;
+	}
+	case OP_INSERT_MANY: {
+		struct item val;
+		size_t n;
+		b = next_byte(rn);
+		k = b % NKEYS;
+		v = (b / NKEYS) % NVALUES;
+		n = next_byte(rn) % 48 + 1;
+		val.magic = ITEM_MAGIC;
+		val.id = (uint64_t)v;
+		for (size_t i = 0; i < n; i++) {
+			if (!write_done(rn, evmap_insert(rn->w, key_arg(rn, k), &val),
+					"insert"))
+				continue;
+			model_apply(rn, m_insert, k, v, NULL);
+			v = (v + (b >> 6)) % NVALUES;
+			val.id = (uint64_t)v;
+		}
+		break;
+	}
+	case OP_CLEAR_KEY:
+		k = next_byte(rn) % NKEYS;
+		if (write_done(rn, evmap_clear_key(rn->w, key_arg(rn, k)), "clear_key"))
+			model_apply(rn, m_clear_key, k, 0, NULL);
+		break;
+	case OP_REMOVE_KEY:
+		k = next_byte(rn) % NKEYS;
+		if (write_done(rn, evmap_remove_key(rn->w, key_arg(rn, k)), "remove_key"))
+			model_apply(rn, m_remove_key, k, 0, NULL);
+		break;
+	case OP_PURGE:
+		if (write_done(rn, evmap_purge(rn->w), "purge"))
+			model_apply(rn, m_purge, 0, 0, NULL);
+		break;
+	case OP_RETAIN:
+		k = next_byte(rn) % NKEYS;
+		op_retain(rn, k, next_byte(rn));
+		break;
+	case OP_RESERVE: {
+		size_t extra;
+		b = next_byte(rn);
+		k = b % NKEYS;
+		extra = b / NKEYS;
+		if (extra == 31) {
+			/* Absurd: -ENOMEM and nothing changes, or accepted. */
+			int r = evmap_reserve(rn->w, key_arg(rn, k), SIZE_MAX / 2);
+			if (r == -ENOMEM)
+				break;
+			if (write_done(rn, r, "reserve(huge)"))
+				model_apply(rn, m_reserve, k, 0, NULL);
+			break;
+		}
+		if (write_done(rn, evmap_reserve(rn->w, key_arg(rn, k), extra * 5),
+			       "reserve"))
+			model_apply(rn, m_reserve, k, 0, NULL);
+		break;
+	}
+	case OP_FIT:
+		k = next_byte(rn) % NKEYS;
+		if (write_done(rn, evmap_fit(rn->w, key_arg(rn, k)), "fit"))
+			model_apply(rn, m_nothing, k, 0, NULL);
+		break;
+	case OP_FIT_ALL:
+		if (write_done(rn, evmap_fit_all(rn->w), "fit_all"))
+			model_apply(rn, m_nothing, 0, 0, NULL);
+		break;
+	case OP_EVICT:
+		b = next_byte(rn);
+		op_evict(rn, b % (NKEYS + 2), (uint64_t)next_byte(rn) * 0x100000001b3ULL);
+		break;
+	case OP_SET_META:
+		op_set_meta(rn, next_byte(rn));
+		break;
+	case OP_REFRESH:
+		do_refresh(rn, evmap_refresh(rn->w), "refresh");
+		break;
+	case OP_FLUSH: {
+		size_t before = evmap_pending(rn->w);
+		int r = evmap_flush(rn->w);
+		if (before == 0) {
+			CHECK(r == 0, "flush with nothing pending: %d", r);
+			break;
+		}
+		do_refresh(rn, r, "flush");
+		break;
+	}
+	case OP_TRY_REFRESH: {
+		int r = evmap_try_refresh(rn->w);
+		if (rn->held_depth > 0 && r == -EAGAIN)
+			break;
+		do_refresh(rn, r, "try_refresh");
+		break;
+	}
+	case OP_HOLD_SECTION: {
+		const evmap_view *v2 = evmap_enter(rn->held_r);
+		rn->held_depth++;
+		CHECK((v2 != NULL) == (rn->generation > 0), "held enter");
+		break;
+	}
+	case OP_RELEASE_SECTION:
+		if (rn->held_depth > 0) {
+			evmap_leave(rn->held_r);
+			rn->held_depth--;
+		}
+		break;
+	case OP_READER_HANDLE:
+		op_reader_handle(rn, next_byte(rn));
+		break;
+	case OP_FAIL_NEXT:
+		/* Handled by the caller. */
+		break;
+	}
+}
+
+/* While a section is held, its view is the published one, unchanged. */
+static void check_held(struct run *rn)
+{
+	const evmap_view *v;
+
+	if (rn->held_depth == 0 || rn->generation == 0)
+		return;
+	v = evmap_enter(rn->held_r); /* nested: the same view */
+	CHECK(v != NULL);
+	check_view(rn, v, &rn->published);
+	evmap_leave(rn->held_r);
+}
+
+static void run_init(struct run *rn, const uint8_t *data, size_t size)
+{
+	evmap_options *o;
+	uint8_t cfg;
+	int r;
+
+	memset(rn, 0, sizeof(*rn));
+	rn->data = data;
+	rn->size = size;
+	cfg = next_byte(rn);
+	rn->heap_keys = cfg & 1;
+	o = evmap_options_new();
+	CHECK(o != NULL);
+	if (cfg & 2)
+		CHECK(evmap_options_set_capacity(o, (cfg >> 4) * 7u) == 0);
+	CHECK(evmap_options_set_hash_seed(o, cfg) == 0);
+	if (cfg & 4) {
+		rn->current.meta = meta_new(++meta_ids);
+		CHECK(evmap_options_set_meta(o, rn->current.meta, meta_free) == 0);
+	} else {
+		CHECK(evmap_options_set_meta(o, NULL, meta_free) == 0);
+	}
+	r = evmap_new(rn->heap_keys ? &item_type : &evmap_type_u64, &item_type,
+		      o, &rn->w, &rn->r);
+	CHECK(r == 0, "evmap_new: %d", r);
+	evmap_options_free(o);
+	rn->held_r = evmap_reader_clone(rn->r);
+	CHECK(rn->held_r != NULL);
+	if (cfg & 8) {
+		/* Ready at once: the first refresh publishes the empty map. */
+		CHECK(evmap_refresh(rn->w) == 0);
+		published_now(rn);
+	}
+	check_published(rn);
+}
+
+static void run_fini(struct run *rn)
+{
+	while (rn->held_depth > 0) {
+		evmap_leave(rn->held_r);
+		rn->held_depth--;
+	}
+	evmap_writer_free(rn->w);
+	CHECK(evmap_enter(rn->r) == NULL, "a view after destruction");
+	evmap_leave(rn->r);
+	CHECK(evmap_is_destroyed(rn->r));
+	CHECK(evmap_len(rn->r) == 0);
+	CHECK(!evmap_contains_key(rn->r, key_arg(rn, 0)));
+	evmap_reader_free(rn->r);
+	evmap_reader_free(rn->held_r);
+	evmap_reader_free(rn->extra_r);
+	CHECK(items_live == 0, "%ld items leaked (or freed twice, if < 0)",
+	      items_live);
+	CHECK(metas_live == 0, "%ld metas leaked", metas_live);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct run *rn = malloc(sizeof(*rn));
+
+	if (!rn)
+		return 0;
+	items_live = 0;
+	metas_live = 0;
+	cur_op = 0;
+	fail_countdown = 0;
+	fail_fired = false;
+	evmap__alloc_set_failure_hook(alloc_hook, NULL);
+	run_init(rn, data, size);
+
+	while (rn->pos < rn->size) {
+		int op = next_byte(rn) % OP_COUNT;
+
+		cur_op++;
+		if (op == OP_FAIL_NEXT) {
+			/* Arm for the next op only. */
+			fail_countdown = next_byte(rn) % 16 + 1;
+			fail_fired = false;
+			continue;
+		}
+		run_op(rn, op);
+		fail_countdown = 0;
+		fail_fired = false;
+		check_published(rn);
+		check_held(rn);
+	}
+	/* Publish what is left, so both copies are exercised to the end. */
+	if (rn->held_depth == 0 && (rn->size & 1)) {
+		do_refresh(rn, evmap_refresh(rn->w), "refresh");
+		check_published(rn);
+	}
+	run_fini(rn);
+	evmap__alloc_set_failure_hook(NULL, NULL);
+	free(rn);
+	return 0;
+}

@@ -1,0 +1,42 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# run-fuzzer.sh - build the libFuzzer binary and fuzz for SECONDS.
+#
+# Usage: bash tests/fuzz/run-fuzzer.sh SECONDS
+# Runs over a scratch copy of tests/fuzz/corpus (the committed corpus is
+# not modified), fails on any finding (crash, leak, failed model check,
+# sanitizer report) and prints the last status line: executions, cov: and
+# ft:. Findings are left in build-fuzz/findings/ (crash-*, leak-*): minimise
+# one with `build-fuzz/fuzz_ops -minimize_crash=1 FILE` and commit it to
+# tests/fuzz/corpus/ as regress-NAME.bin.
+set -euo pipefail
+
+seconds=${1:?usage: run-fuzzer.sh SECONDS}
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+work=$root/build-fuzz
+bin=$work/fuzz_ops
+
+bash "$root/tests/fuzz/build-fuzzer.sh" "$bin"
+rm -rf "$work/corpus" "$work/findings"
+mkdir -p "$work/corpus" "$work/findings"
+cp "$root"/tests/fuzz/corpus/* "$work/corpus/"
+log=$work/fuzz.log
+
+set +e
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+"$bin" -max_total_time="$seconds" -max_len=512 -timeout=20 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$work/findings/" \
+    "$work/corpus" >"$log" 2>&1
+rc=$?
+set -e
+
+grep -E '^#[0-9]+' "$log" | tail -n 3 || true
+grep -E '^stat::' "$log" || true
+findings=$(find "$work/findings" -type f | wc -l)
+if [ "$rc" -ne 0 ] || [ "$findings" -ne 0 ]; then
+    echo "run-fuzzer: FAILED (exit $rc, $findings finding(s) in $work/findings)"
+    grep -E 'ERROR|check failed|runtime error|SUMMARY' "$log" | head -n 20
+    exit 1
+fi
+echo "run-fuzzer: $seconds s, no findings; corpus grew to $(ls "$work/corpus" | wc -l) inputs"
