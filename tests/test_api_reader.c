@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_api_reader.c - the reader's calls: nested sections, the view and
+ * values accessors (out-of-range indexes, first, contains), evmap_get's
+ * callback, and a handle moving between threads between sections.
+ */
+#include "test_util.h"
+
+struct get_ctx {
+	int calls;
+	size_t len;
+	void *meta;
+};
+
+static void record_get(const evmap_values *vs, void *meta, void *ctx)
+{
+	struct get_ctx *g = ctx;
+	g->calls++;
+	g->len = evmap_values_len(vs);
+	g->meta = meta;
+}
+
+static void test_get_runs_callback_once(void **state)
+{
+	evmap_options *o = evmap_options_new();
+	struct get_ctx g = {0};
+	evmap_writer *w;
+	evmap_reader *r;
+	int meta;
+
+	(void)state;
+	assert_int_equal(evmap_options_set_meta(o, &meta, NULL), 0);
+	assert_int_equal(evmap_new(&evmap_type_cstr, &evmap_type_cstr, o, &w,
+				   &r),
+			 0);
+	evmap_options_free(o);
+	assert_int_equal(evmap_insert(w, "k", "a"), 0);
+	assert_int_equal(evmap_insert(w, "k", "b"), 0);
+	assert_int_equal(evmap_clear_key(w, "empty"), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_true(evmap_get(r, "k", record_get, &g));
+	assert_int_equal(g.calls, 1);
+	assert_int_equal(g.len, 2);
+	assert_ptr_equal(g.meta, &meta);
+	assert_true(evmap_get(r, "empty", record_get, &g));
+	assert_int_equal(g.calls, 2);
+	assert_int_equal(g.len, 0);
+	assert_false(evmap_get(r, "none", record_get, &g));
+	assert_int_equal(g.calls, 2);
+	/* the callback runs inside a section: refresh there is refused */
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+}
+
+static void test_values_accessors(void **state)
+{
+	evmap_writer *w;
+	evmap_reader *r;
+	const evmap_view *v;
+	const evmap_values *vs;
+	size_t i, seen = 0;
+
+	(void)state;
+	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
+				   &r),
+			 0);
+	for (i = 1; i <= 5; i++)
+		assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(i * 10)), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	v = evmap_enter(r);
+	vs = evmap_view_get(v, EVT_U64(1));
+	assert_int_equal(evmap_values_len(vs), 5);
+	for (i = 0; i < 5; i++) {
+		uint64_t n = EVT_NUM(evmap_values_at(vs, i));
+		assert_true(n % 10 == 0 && n >= 10 && n <= 50);
+		seen |= (size_t)1 << (n / 10);
+	}
+	assert_int_equal(seen, 0x3e);
+	assert_null(evmap_values_at(vs, 5));
+	assert_null(evmap_values_at(vs, SIZE_MAX));
+	assert_true(evmap_values_contains(vs, evmap_values_first(vs)));
+	assert_false(evmap_values_contains(vs, EVT_U64(60)));
+	evmap_leave(r);
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+}
+
+static void test_nested_sections_same_view(void **state)
+{
+	evmap_writer *w;
+	evmap_reader *r;
+	const evmap_view *v1, *v2, *v3;
+
+	(void)state;
+	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
+				   &r),
+			 0);
+	/* nesting before the map is ready */
+	assert_null(evmap_enter(r));
+	assert_null(evmap_enter(r));
+	evmap_leave(r);
+	evmap_leave(r);
+	assert_int_equal(evmap_refresh(w), 0);
+	v1 = evmap_enter(r);
+	v2 = evmap_enter(r);
+	v3 = evmap_enter(r);
+	assert_non_null(v1);
+	assert_ptr_equal(v1, v2);
+	assert_ptr_equal(v2, v3);
+	evmap_leave(r);
+	evmap_leave(r);
+	assert_int_equal(evmap_refresh(w), -EDEADLK); /* still in the outer */
+	evmap_leave(r);
+	assert_int_equal(evmap_refresh(w), 0);
+	/* shortcuts inside a section of the same handle nest too */
+	assert_non_null(evmap_enter(r));
+	assert_int_equal(evmap_len(r), 0);
+	assert_false(evmap_contains_key(r, EVT_U64(1)));
+	evmap_leave(r);
+	assert_int_equal(evmap_refresh(w), 0);
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+}
+
+struct moved {
+	evmap_reader *r;
+	long len;
+};
+
+static void read_on_other_thread(void *arg)
+{
+	struct moved *m = arg;
+	m->len = evt_len_of(m->r, EVT_U64(1));
+}
+
+static void test_handle_moves_between_threads(void **state)
+{
+	struct moved m = {0};
+	evmap_writer *w;
+	int i;
+
+	(void)state;
+	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
+				   &m.r),
+			 0);
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(i)), 0);
+		assert_int_equal(evmap_refresh(w), 0);
+		evt_run_in_thread(read_on_other_thread, &m);
+		assert_int_equal(m.len, i + 1);
+		assert_int_equal(evt_len_of(m.r, EVT_U64(1)), i + 1);
+	}
+	evmap_reader_free(m.r);
+	evmap_writer_free(w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_get_runs_callback_once),
+		cmocka_unit_test(test_values_accessors),
+		cmocka_unit_test(test_nested_sections_same_view),
+		cmocka_unit_test(test_handle_moves_between_threads),
+	};
+	return cmocka_run_group_tests_name("api_reader", tests, NULL, NULL);
+}
