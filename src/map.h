@@ -40,6 +40,7 @@ struct evmap_reader {
 } __attribute__((aligned(64)));
 
 void evmap__shared_put(struct evmap__shared *s);
+/* A new reader handle; takes a reference on @s. */
 evmap_reader *evmap__reader_new(struct evmap__shared *s);
 
 #endif /* EVMAP_MAP_H */

@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -34,7 +35,9 @@ char evmap__tsan_grace_token;
 
 struct evmap__rcu_thread {
 	struct evmap__rcu_binding *bindings;
+	struct urcu_reader *reader;
 	bool registered_by_us;
+	struct evmap__rcu_thread *prev, *next; /* all_threads */
 };
 
 static pthread_mutex_t bind_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -42,6 +45,8 @@ static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t thread_key;
 static int key_error;
 static __thread struct evmap__rcu_thread *current_thread;
+/* Every thread that has bound a handle (under bind_lock). */
+static struct evmap__rcu_thread *all_threads;
 
 static void detach_binding(struct evmap__rcu_binding *b)
 {
@@ -63,6 +68,14 @@ static void detach_binding(struct evmap__rcu_binding *b)
 /* The calling thread has no binding left: give back its registration. */
 static void release_thread(struct evmap__rcu_thread *t)
 {
+	pthread_mutex_lock(&bind_lock);
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		all_threads = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	pthread_mutex_unlock(&bind_lock);
 	if (t->registered_by_us)
 		urcu_memb_unregister_thread();
 	pthread_setspecific(thread_key, NULL);
@@ -106,6 +119,13 @@ static struct evmap__rcu_thread *this_thread(void)
 		urcu_memb_register_thread();
 		t->registered_by_us = true;
 	}
+	t->reader = &URCU_TLS(urcu_memb_reader);
+	pthread_mutex_lock(&bind_lock);
+	t->next = all_threads;
+	if (t->next)
+		t->next->prev = t;
+	all_threads = t;
+	pthread_mutex_unlock(&bind_lock);
 	current_thread = t;
 	return t;
 }
@@ -152,6 +172,33 @@ void evmap__rcu_wake_up_gp(void)
 		      NULL, 0);
 }
 
+bool evmap__rcu_readers_quiescent(void)
+{
+	bool quiescent = true;
+
+	/* Readers order their counter store before reading the map only
+	 * with a compiler barrier when membarrier is in use: the system call
+	 * makes those stores visible (as in liburcu's synchronize_rcu). */
+	if (urcu_memb_has_sys_membarrier) {
+		if (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED,
+			    0) != 0)
+			return false;
+	} else {
+		cmm_smp_mb();
+	}
+	pthread_mutex_lock(&bind_lock);
+	for (struct evmap__rcu_thread *t = all_threads; t && quiescent;
+	     t = t->next)
+		quiescent = !(__atomic_load_n(&t->reader->ctr,
+					      __ATOMIC_RELAXED) &
+			      URCU_GP_CTR_NEST_MASK);
+	pthread_mutex_unlock(&bind_lock);
+	cmm_smp_mb();
+	if (quiescent)
+		evmap__tsan_grace_period();
+	return quiescent;
+}
+
 bool evmap__rcu_in_section(void)
 {
 	return URCU_TLS(urcu_memb_reader).registered && urcu_memb_read_ongoing();
@@ -195,6 +242,7 @@ static void gp_passed(struct rcu_head *head)
 		caa_container_of(head, struct evmap__gp_tracker, head);
 	int expected = TRACKER_QUEUED;
 
+	evmap__tsan_acquire(t);
 	store_max(&t->elapsed_gen, t->queued_gen);
 	for (;;) {
 		uint64_t latest = __atomic_load_n(&t->latest_gen, __ATOMIC_ACQUIRE);
@@ -205,6 +253,7 @@ static void gp_passed(struct rcu_head *head)
 		if (latest > t->queued_gen) {
 			/* published again meanwhile: a new grace period from now */
 			t->queued_gen = latest;
+			evmap__tsan_release(t);
 			urcu_memb_call_rcu(&t->head, gp_passed); /* this thread is registered */
 			return;
 		}
@@ -235,6 +284,7 @@ void evmap__gp_note_publish(struct evmap__gp_tracker *t,
 					false, __ATOMIC_ACQ_REL,
 					__ATOMIC_ACQUIRE)) {
 		t->queued_gen = gen;
+		evmap__tsan_release(t);
 		urcu_memb_call_rcu(&t->head, gp_passed);
 	}
 }
@@ -247,10 +297,18 @@ bool evmap__gp_elapsed(struct evmap__gp_tracker *t, uint64_t gen)
 	return true;
 }
 
+bool evmap__gp_check_now(struct evmap__gp_tracker *t, uint64_t gen)
+{
+	/* No reader in a section now: none can still be inside what was
+	 * unpublished before now. */
+	if (!evmap__rcu_readers_quiescent())
+		return false;
+	store_max(&t->elapsed_gen, gen);
+	return true;
+}
+
 void evmap__gp_wait(struct evmap__gp_tracker *t, uint64_t gen)
 {
-	if (evmap__gp_elapsed(t, gen))
-		return;
 	evmap__rcu_synchronize();
 	store_max(&t->elapsed_gen, gen);
 }
@@ -276,6 +334,7 @@ struct deferred {
 static void run_deferred(struct rcu_head *head)
 {
 	struct deferred *d = caa_container_of(head, struct deferred, head);
+	evmap__tsan_acquire(d);
 	evmap__tsan_grace_period();
 	d->fn(d->arg);
 	evmap__free(d);
@@ -292,6 +351,7 @@ int evmap__rcu_defer(struct evmap__rcu_binding *b, void (*fn)(void *arg),
 		return -ENOMEM;
 	d->fn = fn;
 	d->arg = arg;
+	evmap__tsan_release(d);
 	urcu_memb_call_rcu(&d->head, run_deferred);
 	return 0;
 }

@@ -41,9 +41,14 @@ void __tsan_release(void *addr);
 extern char evmap__tsan_grace_token;
 #define evmap__tsan_section_end() __tsan_release(&evmap__tsan_grace_token)
 #define evmap__tsan_grace_period() __tsan_acquire(&evmap__tsan_grace_token)
+/* hand-over through liburcu's (uninstrumented) call_rcu queue */
+#define evmap__tsan_release(addr) __tsan_release(addr)
+#define evmap__tsan_acquire(addr) __tsan_acquire(addr)
 #else
 #define evmap__tsan_section_end() ((void)0)
 #define evmap__tsan_grace_period() ((void)0)
+#define evmap__tsan_release(addr) ((void)(addr))
+#define evmap__tsan_acquire(addr) ((void)(addr))
 #endif
 
 struct evmap__rcu_thread;
@@ -138,6 +143,10 @@ static inline void evmap__rcu_read_unlock(struct evmap__rcu_binding *b)
 bool evmap__rcu_in_section(void);
 /* Wait for a grace period (the caller must not be in a read section). */
 void evmap__rcu_synchronize(void);
+/* Without waiting for readers: whether no thread that uses libevmap is
+ * inside a read section right now, which (after a publication) means a
+ * grace period has elapsed for it. Costs one membarrier system call. */
+bool evmap__rcu_readers_quiescent(void);
 
 /*
  * Grace-period tracking for the writer: after publishing generation g the
@@ -150,9 +159,13 @@ struct evmap__gp_tracker *evmap__gp_tracker_new(void);
  * (call_rcu needs a registered thread). */
 void evmap__gp_note_publish(struct evmap__gp_tracker *t,
 			    struct evmap__rcu_binding *b, uint64_t gen);
-/* Whether a grace period has elapsed since generation @gen was published. */
+/* Whether a grace period is known to have elapsed since generation @gen
+ * was published. */
 bool evmap__gp_elapsed(struct evmap__gp_tracker *t, uint64_t gen);
-/* Wait until it has. */
+/* Without waiting: find out now by checking whether any reader is inside
+ * a read section (evmap__rcu_readers_quiescent). */
+bool evmap__gp_check_now(struct evmap__gp_tracker *t, uint64_t gen);
+/* Wait for a grace period and record it for @gen. */
 void evmap__gp_wait(struct evmap__gp_tracker *t, uint64_t gen);
 /* Free the tracker (now, or from its callback if one is still queued). */
 void evmap__gp_tracker_free(struct evmap__gp_tracker *t);

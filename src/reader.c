@@ -20,6 +20,7 @@ evmap_reader *evmap__reader_new(struct evmap__shared *s)
 	if (!r)
 		return NULL;
 	*r = (evmap_reader){.shared = s};
+	__atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
 	return r;
 }
 
@@ -31,13 +32,9 @@ void evmap__shared_put(struct evmap__shared *s)
 
 EVMAP_EXPORT evmap_reader *evmap_reader_clone(const evmap_reader *r)
 {
-	evmap_reader *copy;
 	if (!r)
 		return NULL;
-	copy = evmap__reader_new(r->shared);
-	if (copy)
-		__atomic_add_fetch(&r->shared->refs, 1, __ATOMIC_RELAXED);
-	return copy;
+	return evmap__reader_new(r->shared);
 }
 
 EVMAP_EXPORT void evmap_reader_free(evmap_reader *r)

@@ -91,10 +91,10 @@ static inline evmap__slot *evmap__table_find(const struct evmap__table *t,
 	if (kt->kind == EVMAP__KIND_IDENTITY) {
 		for (;; i = (i + 1) & t->mask) {
 			evmap__slot *s = &t->slots[i];
-			if (s->key == key && s->len != EVMAP__SLOT_EMPTY)
-				return s;
 			if (s->len == EVMAP__SLOT_EMPTY)
 				return NULL;
+			if (s->key == key)
+				return s;
 		}
 	}
 	for (;; i = (i + 1) & t->mask) {

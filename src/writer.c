@@ -110,7 +110,7 @@ EVMAP_EXPORT int evmap_new(const evmap_type *key_type,
 		goto nomem;
 	evmap__item_type_init(&shared->types.key, key_type, seed);
 	evmap__item_type_init(&shared->types.value, value_type, seed ^ 1);
-	shared->refs = 2;
+	shared->refs = 1; /* the writer's; the reader takes its own */
 	w->shared = shared;
 	w->gp = evmap__gp_tracker_new();
 	if (!w->gp)
@@ -359,9 +359,12 @@ static int catch_up(evmap_writer *w, bool may_wait)
 
 	if (!w->standby_ready) {
 		if (!evmap__gp_elapsed(w->gp, w->generation)) {
-			if (!may_wait)
-				return -EAGAIN;
-			evmap__gp_wait(w->gp, w->generation);
+			if (!may_wait) {
+				if (!evmap__gp_check_now(w->gp, w->generation))
+					return -EAGAIN;
+			} else {
+				evmap__gp_wait(w->gp, w->generation);
+			}
 		}
 		w->standby_ready = true;
 		release_standby_meta(w);
