@@ -96,19 +96,22 @@ static inline int evmap__rcu_bind(struct evmap__rcu_binding *b)
 void evmap__rcu_wake_up_gp(void);
 
 /* Begin a read section on the bound thread (cf. _urcu_memb_read_lock,
- * with the thread's reader state taken from the binding). */
+ * with the thread's reader state taken from the binding; relaxed atomics
+ * instead of volatile accesses: the same instructions, visible to TSan). */
 static inline void evmap__rcu_read_lock(struct evmap__rcu_binding *b)
 {
 	struct urcu_reader *rd = b->reader;
 	unsigned long tmp;
 
 	cmm_barrier();
-	tmp = CMM_LOAD_SHARED(rd->ctr);
+	tmp = __atomic_load_n(&rd->ctr, __ATOMIC_RELAXED);
 	if (caa_likely(!(tmp & URCU_GP_CTR_NEST_MASK))) {
-		CMM_STORE_SHARED(rd->ctr, CMM_LOAD_SHARED(urcu_memb_gp.ctr));
+		__atomic_store_n(&rd->ctr,
+				 __atomic_load_n(&urcu_memb_gp.ctr, __ATOMIC_RELAXED),
+				 __ATOMIC_RELAXED);
 		urcu_memb_smp_mb_slave();
 	} else {
-		CMM_STORE_SHARED(rd->ctr, tmp + URCU_GP_COUNT);
+		__atomic_store_n(&rd->ctr, tmp + URCU_GP_COUNT, __ATOMIC_RELAXED);
 	}
 }
 
@@ -116,20 +119,20 @@ static inline void evmap__rcu_read_lock(struct evmap__rcu_binding *b)
 static inline void evmap__rcu_read_unlock(struct evmap__rcu_binding *b)
 {
 	struct urcu_reader *rd = b->reader;
-	unsigned long tmp = CMM_LOAD_SHARED(rd->ctr);
+	unsigned long tmp = __atomic_load_n(&rd->ctr, __ATOMIC_RELAXED);
 
 	evmap__tsan_section_end();
 
 	if (caa_likely((tmp & URCU_GP_CTR_NEST_MASK) == URCU_GP_COUNT)) {
 		urcu_memb_smp_mb_slave();
-		CMM_STORE_SHARED(rd->ctr, tmp - URCU_GP_COUNT);
+		__atomic_store_n(&rd->ctr, tmp - URCU_GP_COUNT, __ATOMIC_RELAXED);
 		urcu_memb_smp_mb_slave();
 		/* cf. urcu_common_wake_up_gp, with atomics TSan understands */
 		if (caa_unlikely(__atomic_load_n(&urcu_memb_gp.futex,
 						 __ATOMIC_RELAXED) == -1))
 			evmap__rcu_wake_up_gp();
 	} else {
-		CMM_STORE_SHARED(rd->ctr, tmp - URCU_GP_COUNT);
+		__atomic_store_n(&rd->ctr, tmp - URCU_GP_COUNT, __ATOMIC_RELAXED);
 	}
 	cmm_barrier();
 }

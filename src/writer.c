@@ -397,8 +397,9 @@ static void publish(evmap_writer *w)
 	/* a copy never published has never had readers */
 	w->standby_ready = prev->generation == 0;
 	/* ops now applied to both copies leave the log */
-	memmove(w->log.ops, w->log.ops + done,
-		(w->log.len - done) * sizeof(w->log.ops[0]));
+	if (done)
+		memmove(w->log.ops, w->log.ops + done,
+			(w->log.len - done) * sizeof(w->log.ops[0]));
 	w->log.len -= done;
 	w->published_end = w->log.len;
 	w->replayed = 0;
@@ -529,8 +530,9 @@ EVMAP_EXPORT void evmap_writer_free(evmap_writer *w)
 	if (!w)
 		return;
 	in_section = evmap__rcu_in_section();
-	evmap__rcu_assign_pointer(w->shared->published, NULL);
+	/* destroyed first: a reader that finds no view then sees why */
 	__atomic_store_n(&w->shared->destroyed, 1, __ATOMIC_RELEASE);
+	evmap__rcu_assign_pointer(w->shared->published, NULL);
 	if (in_section) {
 		/* Waiting here would wait for ourselves. If even the deferral
 		 * cannot be allocated, leaking is the only safe choice. */
