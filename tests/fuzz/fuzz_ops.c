@@ -17,6 +17,13 @@
  * each an opcode byte followed by its argument bytes (missing bytes read
  * as 0). Any failed check prints the operation and aborts.
  *
+ * Configuration byte: bit 0 heap keys (else evmap_type_u64), bit 1 reserve
+ * capacity (bits 4-7 times 7 keys), bit 2 an initial meta, bit 3 refresh
+ * at once; without bit 1, bit 4 selects chaos mode: the item type's hash
+ * and equal lie at random, the model is not compared, but every item must
+ * stay alive while visible and be freed once, and after every refresh the
+ * other copy is published too and must hold exactly the same items.
+ *
  * Built by meson with replay.c (test 'fuzz-corpus') and by build-fuzzer.sh
  * with libFuzzer.
  */
@@ -59,6 +66,11 @@ static long metas_live;   /* metas allocated minus freed */
 static int fail_countdown; /* >0: the countdown-th allocation fails */
 static bool fail_fired;
 static size_t cur_op;      /* for messages */
+/* Chaos mode: hash and equal sometimes lie, as an inconsistent user type
+ * may; the map must still never corrupt itself, lose or double free an
+ * item, and both copies must hold the very same items. */
+static bool chaos;
+static uint64_t chaos_rng;
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void die_check(const char *cond, const char *fmt, ...)
@@ -122,16 +134,32 @@ static uint64_t item_id(const void *p)
 	return it->id;
 }
 
+static uint64_t chaos_next(void)
+{
+	chaos_rng ^= chaos_rng << 13;
+	chaos_rng ^= chaos_rng >> 7;
+	chaos_rng ^= chaos_rng << 17;
+	return chaos_rng;
+}
+
 static uint64_t item_hash(const void *p, void *ctx)
 {
+	uint64_t h = item_id(p) * UINT64_C(0x9E3779B97F4A7C15) + 1;
+
 	(void)ctx;
-	return item_id(p) * UINT64_C(0x9E3779B97F4A7C15) + 1;
+	if (chaos && chaos_next() % 4 == 0)
+		return chaos_next();
+	return h;
 }
 
 static bool item_equal(const void *a, const void *b, void *ctx)
 {
+	bool eq = item_id(a) == item_id(b);
+
 	(void)ctx;
-	return item_id(a) == item_id(b);
+	if (chaos && chaos_next() % 4 == 0)
+		return !eq;
+	return eq;
 }
 
 static void *item_clone(const void *p, void *ctx)
@@ -377,6 +405,88 @@ static void get_fn(const evmap_values *vs, void *meta, void *ctx)
 	g->called = true;
 }
 
+/* Chaos mode: the published copy as sorted (key, value) item pointers
+ * (a key's own entry has value NULL), every item checked alive. */
+struct snapshot {
+	uintptr_t (*pair)[2];
+	size_t len, cap;
+};
+
+static void snap_add(struct snapshot *sn, const void *key, const void *value)
+{
+	if (sn->len == sn->cap) {
+		sn->cap = sn->cap ? sn->cap * 2 : 64;
+		sn->pair = realloc(sn->pair, sn->cap * sizeof(*sn->pair));
+		if (!sn->pair)
+			abort();
+	}
+	sn->pair[sn->len][0] = (uintptr_t)key;
+	sn->pair[sn->len][1] = (uintptr_t)value;
+	sn->len++;
+}
+
+static int pair_cmp(const void *a, const void *b)
+{
+	const uintptr_t *x = a, *y = b;
+
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	if (x[1] != y[1])
+		return x[1] < y[1] ? -1 : 1;
+	return 0;
+}
+
+static void snapshot_take(struct run *rn, struct snapshot *sn)
+{
+	const evmap_view *v = evmap_enter(rn->r);
+	evmap_iter it;
+	const void *key;
+	const evmap_values *vs;
+	size_t keys = 0;
+
+	sn->len = 0;
+	CHECK(v != NULL);
+	CHECK(evmap_view_generation(v) == rn->generation);
+	evmap_view_iter(v, &it);
+	while (evmap_iter_next(&it, &key, &vs)) {
+		size_t len = evmap_values_len(vs);
+
+		(void)key_of(rn, key);
+		snap_add(sn, key, NULL);
+		for (size_t i = 0; i < len; i++) {
+			const void *val = evmap_values_at(vs, i);
+
+			CHECK(item_id(val) < NVALUES);
+			snap_add(sn, key, val);
+		}
+		keys++;
+	}
+	CHECK(evmap_view_len(v) == keys);
+	evmap_leave(rn->r);
+	if (sn->len)
+		qsort(sn->pair, sn->len, sizeof(*sn->pair), pair_cmp);
+}
+
+/* Chaos mode, after a refresh: publish the other copy at once; both must
+ * hold exactly the same items. */
+static void check_copies_agree(struct run *rn)
+{
+	struct snapshot a = { 0 }, b = { 0 };
+	int armed = fail_countdown;
+
+	snapshot_take(rn, &a);
+	fail_countdown = 0;
+	CHECK(evmap_refresh(rn->w) == 0);
+	fail_countdown = armed;
+	rn->generation++;
+	snapshot_take(rn, &b);
+	CHECK(a.len == b.len, "copies hold %zu and %zu items", a.len, b.len);
+	CHECK(!a.len || !memcmp(a.pair, b.pair, a.len * sizeof(*a.pair)),
+	      "the two copies hold different items");
+	free(a.pair);
+	free(b.pair);
+}
+
 /* The reader sees rn->published; the writer's counters agree. */
 static void check_published(struct run *rn)
 {
@@ -395,6 +505,10 @@ static void check_published(struct run *rn)
 		return;
 	}
 	CHECK(v != NULL, "no view after a refresh");
+	if (chaos) {
+		evmap_leave(rn->r);
+		return;
+	}
 	check_view(rn, v, m);
 	evmap_leave(rn->r);
 
@@ -422,6 +536,13 @@ static void published_now(struct run *rn)
 {
 	rn->generation++;
 	rn->pending = 0;
+	if (chaos) {
+		rn->evict_pending = false;
+		rn->published = rn->current;
+		if (rn->held_depth == 0)
+			check_copies_agree(rn);
+		return;
+	}
 	if (rn->evict_pending) {
 		const evmap_view *v = evmap_enter(rn->r);
 		struct model seen;
@@ -628,7 +749,9 @@ static void op_retain(struct run *rn, int k, uint8_t mask)
 	if (!write_done(rn, r, "retain"))
 		return;
 	/* keep saw exactly the bag as it stands after earlier writes. */
-	if (!mk->present)
+	if (chaos)
+		;
+	else if (!mk->present)
 		CHECK(rc.calls == 0, "keep called for an absent key");
 	else
 		CHECK(!memcmp(rc.shown, mk->count, sizeof(rc.shown)),
@@ -681,7 +804,9 @@ static void op_reader_handle(struct run *rn, uint8_t arg)
 	if (rn->extra_r) {
 		if (arg & 1) {
 			/* Use it once, then free it. */
-			CHECK(evmap_len(rn->extra_r) == model_len(&rn->published));
+			size_t len = evmap_len(rn->extra_r);
+
+			CHECK(chaos || len == model_len(&rn->published));
 		}
 		evmap_reader_free(rn->extra_r);
 		rn->extra_r = NULL;
@@ -856,7 +981,7 @@ static void check_held(struct run *rn)
 {
 	const evmap_view *v;
 
-	if (rn->held_depth == 0 || rn->generation == 0)
+	if (rn->held_depth == 0 || rn->generation == 0 || chaos)
 		return;
 	v = evmap_enter(rn->held_r); /* nested: the same view */
 	CHECK(v != NULL);
@@ -875,6 +1000,8 @@ static void run_init(struct run *rn, const uint8_t *data, size_t size)
 	rn->size = size;
 	cfg = next_byte(rn);
 	rn->heap_keys = cfg & 1;
+	chaos = false;
+	chaos_rng = (uint64_t)cfg * 0x9E3779B97F4A7C15 | 1;
 	o = evmap_options_new();
 	CHECK(o != NULL);
 	if (cfg & 2)
@@ -898,10 +1025,12 @@ static void run_init(struct run *rn, const uint8_t *data, size_t size)
 		published_now(rn);
 	}
 	check_published(rn);
+	chaos = !(cfg & 2) && (cfg & 16);
 }
 
 static void run_fini(struct run *rn)
 {
+	chaos = false;
 	while (rn->held_depth > 0) {
 		evmap_leave(rn->held_r);
 		rn->held_depth--;

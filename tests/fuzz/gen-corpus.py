@@ -14,7 +14,7 @@ import os
  HOLD, RELEASE, READER, FAIL_NEXT) = range(20)
 
 U64, HEAP = 0, 1          # config bit 0: key type
-CAP, META, READY = 2, 4, 8
+CAP, META, READY, CHAOS = 2, 4, 8, 16
 
 
 def kv(k, v=0):
@@ -100,6 +100,14 @@ SEEDS = {
     'all-keys': [HEAP | CAP] + sum((ins(k, 7 - k) for k in range(8)), []) +
     [REFRESH, FIT_ALL, EVICT, 4, 9, REFRESH, REFRESH],
     'all-ops': [HEAP | META | READY] + list(range(20)) * 2,
+    'chaos-values': [U64 | CHAOS] + many(1, 0, 40, 1) + many(1, 0, 40, 1) +
+    [REFRESH] + [REMOVE_VALUE, kv(1, 3)] * 6 + [RETAIN, 1, 0x5a, REFRESH,
+                                                FIT_ALL, REFRESH],
+    'chaos-keys': [HEAP | CHAOS] + sum((ins(k, k) for k in range(8)), []) +
+    sum((ins(k, 1) for k in range(8)), []) + [REFRESH, REMOVE_KEY, 3,
+                                              UPDATE, kv(4, 4), CLEAR_KEY, 5,
+                                              EVICT, 3, 3, REFRESH, PURGE,
+                                              REFRESH],
 }
 
 
