@@ -318,7 +318,8 @@ EVMAP_EXPORT int evmap_try_refresh(evmap_writer *w);
  * evmap_flush - evmap_refresh() only if a write is pending
  *
  * With nothing pending (evmap_pending() == 0) it returns 0 at once, even
- * inside the caller's read section.
+ * inside the caller's read section. A new meta (evmap_set_meta()) is not
+ * an op and does not count as pending: evmap_refresh() publishes it.
  */
 EVMAP_EXPORT int evmap_flush(evmap_writer *w);
 

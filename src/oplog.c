@@ -38,6 +38,22 @@ int evmap__oplog_reserve(struct evmap__oplog *log)
 	return 0;
 }
 
+void evmap__oplog_shrink(struct evmap__oplog *log)
+{
+	struct evmap__op *ops;
+	size_t cap = log->cap;
+
+	while (cap > 64 && log->len <= cap / 4)
+		cap /= 2;
+	if (cap == log->cap)
+		return;
+	ops = evmap__realloc(log->ops, cap * sizeof(*ops));
+	if (!ops)
+		return; /* keep the larger array: nothing is lost */
+	log->ops = ops;
+	log->cap = cap;
+}
+
 static void free_key(const struct evmap__types *types, const void *key)
 {
 	const evmap_type *kt = types->key.type;

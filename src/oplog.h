@@ -6,7 +6,8 @@
  * An operation is applied twice: first to the standby copy (resolving it
  * with the user's hash/equal/keep: which key entry, which values it
  * removes) and, after the next publication, a second time to the other
- * copy, by identity (stored hash + pointers), never calling user callbacks.
+ * copy, by identity (stored hash + pointers), never calling the user's
+ * equality or keep callbacks (a large bag's index may hash a value again).
  * What an operation removes on its first application is kept in the op as
  * garbage and freed on its second application, when it leaves the second
  * copy. Each application either completes or fails with -ENOMEM having
@@ -70,6 +71,10 @@ struct evmap__oplog {
 
 /* Room for one more op. 0 or -ENOMEM. */
 int evmap__oplog_reserve(struct evmap__oplog *log);
+/* Give back room a burst of writes left once the log is at most a quarter
+ * full (halving, never below the initial 64 ops). Best effort: on failure
+ * the log keeps its array. */
+void evmap__oplog_shrink(struct evmap__oplog *log);
 
 /* First application to @copy. 0 or -ENOMEM (nothing changed). */
 int evmap__op_apply_first(struct evmap__op *op, struct evmap_view *copy,

@@ -172,6 +172,18 @@ void evmap__rcu_wake_up_gp(void)
 		      NULL, 0);
 }
 
+/* A full barrier on every CPU running one of our threads (membarrier),
+ * or on this one only when readers use full barriers themselves. */
+static bool master_barrier(void)
+{
+	if (!urcu_memb_has_sys_membarrier) {
+		cmm_smp_mb();
+		return true;
+	}
+	return syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) ==
+	       0;
+}
+
 bool evmap__rcu_readers_quiescent(void)
 {
 	bool quiescent = true;
@@ -179,13 +191,8 @@ bool evmap__rcu_readers_quiescent(void)
 	/* Readers order their counter store before reading the map only
 	 * with a compiler barrier when membarrier is in use: the system call
 	 * makes those stores visible (as in liburcu's synchronize_rcu). */
-	if (urcu_memb_has_sys_membarrier) {
-		if (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED,
-			    0) != 0)
-			return false;
-	} else {
-		cmm_smp_mb();
-	}
+	if (!master_barrier())
+		return false;
 	pthread_mutex_lock(&bind_lock);
 	for (struct evmap__rcu_thread *t = all_threads; t && quiescent;
 	     t = t->next)
@@ -193,10 +200,16 @@ bool evmap__rcu_readers_quiescent(void)
 					      __ATOMIC_RELAXED) &
 			      URCU_GP_CTR_NEST_MASK);
 	pthread_mutex_unlock(&bind_lock);
-	cmm_smp_mb();
-	if (quiescent)
-		evmap__tsan_grace_period();
-	return quiescent;
+	if (!quiescent)
+		return false;
+	/* And the other way round: a reader seen outside its section may
+	 * have left it with only a compiler barrier, so its loads from the
+	 * copy could still be in flight on a weakly ordered CPU. A second
+	 * membarrier orders them before the writer changes that copy. */
+	if (!master_barrier())
+		return false;
+	evmap__tsan_grace_period();
+	return true;
 }
 
 bool evmap__rcu_in_section(void)
@@ -269,7 +282,9 @@ static void gp_passed(struct rcu_head *head)
 	/* Idle now, and t may be freed by the writer at any moment: touch
 	 * nothing more. A publication that raced with going idle saw QUEUED
 	 * and queued nothing; its refresh then waits for a grace period
-	 * itself (evmap__gp_wait), so only speed is lost, never safety. */
+	 * itself (evmap__gp_wait) or, in try_refresh, re-arms the tracker
+	 * (evmap__gp_note_publish again), so only speed is lost, never
+	 * safety. */
 }
 
 void evmap__gp_note_publish(struct evmap__gp_tracker *t,

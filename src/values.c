@@ -85,7 +85,9 @@ static void index_build(evmap__slot *s, struct evmap__bag_array *a,
 	uint32_t *index, *hashes;
 
 	index_free(a);
-	if (len <= INDEX_THRESHOLD || !evmap__item_hashable(vt))
+	/* beyond 2^30 values the bag stays a plain array (no index) */
+	if (len <= INDEX_THRESHOLD || !evmap__item_hashable(vt) ||
+	    a->cap > (UINT32_C(1) << 30))
 		return;
 	while (size < a->cap * 2u)
 		size <<= 1;

@@ -360,8 +360,14 @@ static int catch_up(evmap_writer *w, bool may_wait)
 	if (!w->standby_ready) {
 		if (!evmap__gp_elapsed(w->gp, w->generation)) {
 			if (!may_wait) {
-				if (!evmap__gp_check_now(w->gp, w->generation))
+				if (!evmap__gp_check_now(w->gp, w->generation)) {
+					/* re-arm the tracker in case its
+					 * callback went idle just as the last
+					 * publication looked at it */
+					evmap__gp_note_publish(w->gp, &w->binding,
+							       w->generation);
 					return -EAGAIN;
+				}
 			} else {
 				evmap__gp_wait(w->gp, w->generation);
 			}
@@ -401,6 +407,7 @@ static void publish(evmap_writer *w)
 		memmove(w->log.ops, w->log.ops + done,
 			(w->log.len - done) * sizeof(w->log.ops[0]));
 	w->log.len -= done;
+	evmap__oplog_shrink(&w->log);
 	w->published_end = w->log.len;
 	w->replayed = 0;
 	w->applied = w->log.len;
