@@ -6,6 +6,7 @@
 #
 # Usage: check-output.sh bench PATH/evmap-bench
 #        check-output.sh micro PATH/evmap-micro
+#        check-output.sh flavors PATH/rcu-flavors
 set -u
 
 fail() {
@@ -68,9 +69,19 @@ check_micro() {
 	return 0
 }
 
+check_flavors() {
+	bin=$1
+	run "$bin" --quick
+	rows=$(printf '%s\n' "$out" | grep -Ec '^(memb|mb|bp) .* +-?[0-9]+\.[0-9]{2} (ns|us)$')
+	[ "$rows" -eq 5 ] || fail "expected 5 measurement rows, got $rows"
+	"$bin" --bogus >/dev/null 2>&1 && fail "accepted a bad option"
+	return 0
+}
+
 case "${1-}" in
 bench) check_bench "$2" ;;
 micro) check_micro "$2" ;;
-*) fail "usage: $0 bench|micro PROGRAM" ;;
+flavors) check_flavors "$2" ;;
+*) fail "usage: $0 bench|micro|flavors PROGRAM" ;;
 esac
 echo "ok"
