@@ -17,6 +17,56 @@
  *  - Functions given a NULL handle return -EINVAL, or the neutral result
  *    stated in their comment (NULL, 0, false) where they do not return int.
  *
+ * Bad input, function by function ("cstr NULL": a NULL key or value of
+ * evmap_type_cstr; other types accept any pointer, NULL included):
+ *
+ *   function                NULL handle  other bad input
+ *   evmap_strerror          -            unknown code: generic message
+ *   evmap_options_free      no-op
+ *   evmap_options_set_*     -EINVAL      capacity too large for a table
+ *                                        (e.g. SIZE_MAX): -ENOMEM
+ *   evmap_new               -EINVAL      NULL key_type, key_type->hash,
+ *                                        value_type, writer or reader:
+ *                                        -EINVAL; NULL opts: defaults
+ *   evmap_writer_free       no-op        inside the caller's own read
+ *                                        section: freeing is deferred
+ *   evmap_insert, _update,  -EINVAL      cstr NULL: -EINVAL; clone
+ *   _remove_value,                       returns NULL: -ENOMEM
+ *   _clear_key, _remove_key, _fit
+ *   evmap_purge, _fit_all   -EINVAL
+ *   evmap_retain            -EINVAL      NULL keep: -EINVAL; inside own
+ *                                        read section: -EDEADLK
+ *   evmap_reserve           -EINVAL      more than a bag can hold (e.g.
+ *                                        SIZE_MAX): -ENOMEM
+ *   evmap_evict             -EINVAL      more keys than the map holds:
+ *                                        removes them all
+ *   evmap_refresh           -EINVAL      inside own read section: -EDEADLK
+ *   evmap_try_refresh       -EINVAL      as refresh; readers inside: -EAGAIN
+ *   evmap_flush             -EINVAL      nothing pending: 0 (also inside a
+ *                                        read section)
+ *   evmap_pending, _generation  0
+ *   evmap_set_meta          -EINVAL
+ *   evmap_writer_reader     NULL
+ *   evmap_reader_clone      NULL
+ *   evmap_reader_free       no-op        any thread, also after the writer
+ *                                        was freed
+ *   evmap_enter             NULL         writer freed or map never
+ *                                        refreshed: NULL (still call leave)
+ *   evmap_leave             no-op        without a matching enter: no-op
+ *   evmap_view_len, _meta,  0 / NULL
+ *   _generation, _get                    _get with cstr NULL: NULL
+ *   evmap_view_iter         no-op        NULL view: iterates nothing
+ *   evmap_iter_next         false        NULL key/values out-params:
+ *                                        not written
+ *   evmap_values_len        0
+ *   evmap_values_at, _first NULL         index out of range: NULL
+ *   evmap_values_contains   false        cstr NULL: false
+ *   evmap_contains_key,     false / 0    writer freed: false / 0;
+ *   _contains_value, evmap_len           cstr NULL: false
+ *   evmap_is_destroyed      false
+ *   evmap_get               false        NULL fn: only tells whether the
+ *                                        key is present
+ *
  * Thread rules:
  *  - The writer handle is used by one thread at a time (it may move between
  *    threads when the application synchronises the hand-over).
