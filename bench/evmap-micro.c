@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * evmap-micro.c - single-thread costs of libevmap's basic operations.
+ * evmap-micro.c - single-thread costs of libevmap's basic operations, and
+ * refresh's cost with one other reader thread.
  *
  * For maps of 10 000 and 1 000 000 keys (evmap_type_u64 keys and values,
  * one value per key) it measures, on one thread:
@@ -12,7 +13,10 @@
  *    two refreshes that bring the inserts into both copies, and insert
  *    followed by evmap_refresh each time;
  *  - the latency of evmap_refresh (one pending update) while one other
- *    thread holds a registered, idle reader handle;
+ *    thread holds a registered, idle reader handle, and while another
+ *    thread reads without pause (a busy reader: that one needs a second
+ *    core), with the barriers (membarrier calls) each refresh issued, also
+ *    with 8 handles that were never used (parked from birth);
  *  - memory per key (allocator statistics, mallinfo2: heap in use plus
  *    mmapped blocks; resident set size where the allocator is not glibc's,
  *    e.g. under AddressSanitizer) of the map after filling and two
@@ -32,6 +36,7 @@
 #include <unistd.h>
 
 #include "evmap.h"
+#include "registry.h"
 #include "table.h"
 #include "types.h"
 
@@ -71,6 +76,11 @@ enum row {
 	ROW_INSERT_REFRESH,
 	ROW_REFRESH_MEAN,
 	ROW_REFRESH_P99,
+	ROW_REFRESH_IDLE_BARRIERS,
+	ROW_REFRESH_BUSY_MEAN,
+	ROW_REFRESH_BUSY_P99,
+	ROW_REFRESH_BUSY_BARRIERS,
+	ROW_REFRESH_UNUSED_BARRIERS,
 	ROW_MEM_EVMAP,
 	ROW_MEM_TABLE,
 	ROW_MEM_RATIO,
@@ -87,6 +97,11 @@ static const char *const row_labels[ROW_COUNT] = {
     [ROW_INSERT_REFRESH] = "insert + refresh, each                ns",
     [ROW_REFRESH_MEAN] = "refresh, 1 idle reader, mean          us",
     [ROW_REFRESH_P99] = "refresh, 1 idle reader, p99           us",
+    [ROW_REFRESH_IDLE_BARRIERS] = "barriers per refresh, 1 idle reader     ",
+    [ROW_REFRESH_BUSY_MEAN] = "refresh, 1 busy reader, mean          us",
+    [ROW_REFRESH_BUSY_P99] = "refresh, 1 busy reader, p99           us",
+    [ROW_REFRESH_BUSY_BARRIERS] = "barriers per refresh, 1 busy reader     ",
+    [ROW_REFRESH_UNUSED_BARRIERS] = "barriers per refresh, 8 unused handles  ",
     [ROW_MEM_EVMAP] = "memory, evmap map (1 value/key)  bytes/key",
     [ROW_MEM_TABLE] = "memory, one unsynchronised table bytes/key",
     [ROW_MEM_RATIO] = "memory, evmap / table                   x",
@@ -290,11 +305,85 @@ static void idle_reader_stop(struct idle_reader *ir)
 	pthread_mutex_destroy(&ir->lock);
 }
 
+struct busy_reader {
+	pthread_t thread;
+	evmap_reader *reader;
+	size_t nkeys;
+	int stop; /* atomic */
+};
+
+static void *busy_reader_main(void *arg)
+{
+	struct busy_reader *br = arg;
+	uint64_t k = 0;
+
+	while (!__atomic_load_n(&br->stop, __ATOMIC_RELAXED)) {
+		const evmap_view *v = evmap_enter(br->reader);
+		sink += (uintptr_t)evmap_values_first(
+		    evmap_view_get(v, U64(k++ % br->nkeys)));
+		evmap_leave(br->reader);
+	}
+	return NULL;
+}
+
+static void busy_reader_start(struct busy_reader *br, evmap_reader *r,
+			      size_t nkeys)
+{
+	memset(br, 0, sizeof(*br));
+	br->nkeys = nkeys;
+	br->reader = evmap_reader_clone(r);
+	if (!br->reader)
+		die("evmap_reader_clone", -ENOMEM);
+	if (pthread_create(&br->thread, NULL, busy_reader_main, br))
+		die("pthread_create", -EAGAIN);
+}
+
+static void busy_reader_stop(struct busy_reader *br)
+{
+	__atomic_store_n(&br->stop, 1, __ATOMIC_RELAXED);
+	pthread_join(br->thread, NULL);
+	evmap_reader_free(br->reader);
+}
+
 static int compare_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return (x > y) - (x < y);
+}
+
+/* Time @count refreshes of one update each: mean and p99 in us, and the
+ * barriers they issued per refresh. */
+static void time_refreshes(evmap_writer *w, size_t n, size_t count,
+			   double *mean, double *p99, double *barriers)
+{
+	uint64_t *samples = malloc(count * sizeof(*samples)), start;
+	struct evmap__wait_stats before, after;
+	double sum = 0;
+	int err;
+
+	if (!samples)
+		die("samples", -ENOMEM);
+	refresh_or_die(w); /* the first wait may park a handle */
+	evmap__writer_wait_stats(w, &before);
+	for (size_t i = 0; i < count; i++) {
+		err = evmap_update(w, U64(i % n), U64(i));
+		if (err)
+			die("evmap_update", err);
+		start = bench_now_ns();
+		refresh_or_die(w);
+		samples[i] = bench_now_ns() - start;
+	}
+	evmap__writer_wait_stats(w, &after);
+	qsort(samples, count, sizeof(*samples), compare_u64);
+	for (size_t i = 0; i < count; i++)
+		sum += (double)samples[i];
+	if (mean)
+		*mean = sum / (double)count / 1000.0;
+	if (p99)
+		*p99 = (double)samples[count * 99 / 100] / 1000.0;
+	*barriers = (double)(after.barriers - before.barriers) / (double)count;
+	free(samples);
 }
 
 /* ---- one column of the table ---- */
@@ -304,9 +393,11 @@ static void measure(size_t n, const struct params *p, double *col)
 	size_t nprobe = n < (1u << 20) ? n : (1u << 20);
 	uint64_t *hits = random_keys(nprobe, 0, n, n);
 	uint64_t *misses = random_keys(nprobe, n, n, n + 1);
-	uint64_t *samples, start, t_insert, t_published;
+	uint64_t start, t_insert, t_published;
 	struct plain_table pt;
 	struct idle_reader ir;
+	struct busy_reader br;
+	evmap_reader *unused[8];
 	evmap_writer *w;
 	evmap_reader *r;
 	size_t before;
@@ -360,32 +451,27 @@ static void measure(size_t n, const struct params *p, double *col)
 	    (double)(bench_now_ns() - start) / (double)p->refresh_each_ops;
 
 	/* Refresh latency with one registered, idle reader elsewhere. */
-	samples = malloc(p->refresh_samples * sizeof(*samples));
-	if (!samples)
-		die("samples", -ENOMEM);
 	idle_reader_start(&ir, r);
-	for (size_t i = 0; i < p->refresh_samples; i++) {
-		err = evmap_update(w, U64(i % n), U64(i));
-		if (err)
-			die("evmap_update", err);
-		start = bench_now_ns();
-		refresh_or_die(w);
-		samples[i] = bench_now_ns() - start;
-	}
+	time_refreshes(w, n, p->refresh_samples, &col[ROW_REFRESH_MEAN],
+		       &col[ROW_REFRESH_P99], &col[ROW_REFRESH_IDLE_BARRIERS]);
 	idle_reader_stop(&ir);
-	qsort(samples, p->refresh_samples, sizeof(*samples), compare_u64);
-	{
-		double sum = 0;
 
-		for (size_t i = 0; i < p->refresh_samples; i++)
-			sum += (double)samples[i];
-		col[ROW_REFRESH_MEAN] =
-		    sum / (double)p->refresh_samples / 1000.0;
-		col[ROW_REFRESH_P99] =
-		    (double)samples[p->refresh_samples * 99 / 100] / 1000.0;
-	}
+	/* ... with one reader in sections back to back. */
+	busy_reader_start(&br, r, n);
+	time_refreshes(w, n, p->refresh_samples, &col[ROW_REFRESH_BUSY_MEAN],
+		       &col[ROW_REFRESH_BUSY_P99],
+		       &col[ROW_REFRESH_BUSY_BARRIERS]);
+	busy_reader_stop(&br);
 
-	free(samples);
+	/* ... with handles nobody uses (and r, idle on this thread). */
+	for (int i = 0; i < 8; i++)
+		if (!(unused[i] = evmap_reader_clone(r)))
+			die("evmap_reader_clone", -ENOMEM);
+	time_refreshes(w, n, p->refresh_samples, NULL, NULL,
+		       &col[ROW_REFRESH_UNUSED_BARRIERS]);
+	for (int i = 0; i < 8; i++)
+		evmap_reader_free(unused[i]);
+
 	evmap_reader_free(r);
 	evmap_writer_free(w);
 	free(hits);
@@ -421,8 +507,10 @@ int main(int argc, char **argv)
 	putchar('\n');
 	for (int row = 0; row < ROW_COUNT; row++) {
 		printf("%-42s", row_labels[row]);
+		bool ratio = strncmp(row_labels[row], "barriers", 8) == 0;
+
 		for (int c = 0; c < SIZES; c++)
-			printf(" %15.2f", cols[c][row]);
+			printf(ratio ? " %15.4f" : " %15.2f", cols[c][row]);
 		putchar('\n');
 	}
 	printf("# memory: %s, after filling and two refreshes\n",

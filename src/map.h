@@ -27,16 +27,29 @@ struct evmap__shared {
 	int destroyed;                /* atomic */
 	unsigned long refs;           /* atomic: the writer + each reader */
 	struct evmap__types types;
+	struct evmap_reader *handles; /* atomic: the registry (registry.c) */
 };
 
-/* One reader handle per cache line pair: nothing a reader writes shares a
- * line with another thread's data. */
+/*
+ * A reader handle: three cache lines, so that what the reader writes at
+ * every section, what the writer's refresh writes, and what is written
+ * only when handles come and go never share a line.
+ */
 struct evmap_reader {
-	struct evmap__rcu_binding binding;
-	struct evmap__shared *shared;
-	const struct evmap_view *view; /* of the current section */
+	/* line 0: written by the reader at every section; read by the
+	 * writer once per refresh (section, parked: registry.h) */
+	uint64_t section;              /* atomic: section word */
+	int parked;                    /* atomic: raised by the writer */
 	unsigned int depth;            /* section nesting */
-	bool locked;                   /* the outermost enter took the RCU lock */
+	const struct evmap_view *view; /* of the current section */
+	struct evmap__rcu_binding binding;
+	/* line 1: read at every section, written when handles come and go */
+	struct evmap__shared *shared __attribute__((aligned(64)));
+	struct evmap_reader *next;     /* registry list (registry.c) */
+	int state;                     /* atomic: enum evmap__handle_state */
+	/* line 2: the writer's own bookkeeping of this handle */
+	uint64_t clear_gen __attribute__((aligned(64)));
+	bool park_verified;
 } __attribute__((aligned(64)));
 
 void evmap__shared_put(struct evmap__shared *s);

@@ -3,7 +3,8 @@
  * rcu.h - internal: everything libevmap needs from userspace RCU (liburcu,
  * memb flavor), behind names of its own.
  *
- * rcu.c and this header are the only places that include liburcu. The read
+ * rcu.c and this header are the only places that include liburcu (the
+ * registry's fast path, registry.h, uses the read side inlined here). The read
  * side is inline here because it is the hot path: a reader handle caches
  * its thread's liburcu reader state (a binding), so a read section costs
  * two plain stores and no thread-local-storage lookup. The binding is
@@ -146,36 +147,22 @@ static inline void evmap__rcu_read_unlock(struct evmap__rcu_binding *b)
 bool evmap__rcu_in_section(void);
 /* Wait for a grace period (the caller must not be in a read section). */
 void evmap__rcu_synchronize(void);
-/* Without waiting for readers: whether no thread that uses libevmap is
- * inside a read section right now, which (after a publication) means a
- * grace period has elapsed for it. Costs one membarrier system call. */
-bool evmap__rcu_readers_quiescent(void);
 
 /*
- * Grace-period tracking for the writer: after publishing generation g the
- * writer notes it; a call_rcu callback records when a grace period has
- * passed since, so a later refresh waits only if it has not.
+ * A full memory barrier on every CPU that runs a thread of this process,
+ * the caller's included: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED),
+ * which liburcu's memb flavor registered at start-up. Where the kernel has
+ * no membarrier, liburcu's readers execute a full fence in every
+ * rcu_read_lock (urcu_memb_smp_mb_slave), so a fence here suffices. After
+ * it returns, every store a running thread issued before the barrier is
+ * visible, and every load it issues after it sees what the caller stored
+ * before. false if the system call failed (nothing proven).
  */
-struct evmap__gp_tracker;
-struct evmap__gp_tracker *evmap__gp_tracker_new(void);
-/* Note that generation @gen was published; @b is the writer's binding
- * (call_rcu needs a registered thread). */
-void evmap__gp_note_publish(struct evmap__gp_tracker *t,
-			    struct evmap__rcu_binding *b, uint64_t gen);
-/* Whether a grace period is known to have elapsed since generation @gen
- * was published. */
-bool evmap__gp_elapsed(struct evmap__gp_tracker *t, uint64_t gen);
-/* Without waiting: find out now by checking whether any reader is inside
- * a read section (evmap__rcu_readers_quiescent). */
-bool evmap__gp_check_now(struct evmap__gp_tracker *t, uint64_t gen);
-/* Wait for a grace period and record it for @gen. */
-void evmap__gp_wait(struct evmap__gp_tracker *t, uint64_t gen);
-/* Free the tracker (now, or from its callback if one is still queued). */
-void evmap__gp_tracker_free(struct evmap__gp_tracker *t);
+bool evmap__rcu_barrier(void);
 
-/* Run @fn(@arg) after a grace period, from liburcu's call_rcu thread (the
- * calling thread must be bound: @b). 0 or -ENOMEM. */
-int evmap__rcu_defer(struct evmap__rcu_binding *b, void (*fn)(void *arg),
-		     void *arg);
+/* Run @fn(@arg) after a grace period, from liburcu's call_rcu thread. The
+ * calling thread must be inside a read section (hence registered with
+ * RCU). 0 or -ENOMEM. */
+int evmap__rcu_defer(void (*fn)(void *arg), void *arg);
 
 #endif /* EVMAP_RCU_H */

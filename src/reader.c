@@ -3,16 +3,17 @@
  * reader.c - reader handles, read sections, views, iteration and the
  * one-call shortcuts.
  *
- * A read section is an RCU read-side section: the view read from
- * shared->published at the outermost enter cannot be changed or freed by
- * the writer until the outermost leave (the writer waits for a grace period
- * before touching a copy it unpublished, and before freeing anything).
- * Readers write only their own handle and their thread's RCU counter.
+ * A read section is bracketed by the handle's section word (registry.h)
+ * and by a liburcu read-side section: the view read from shared->published
+ * at the outermost enter cannot be changed by the writer until the
+ * outermost leave (refresh waits for this map's handles, registry.c), nor
+ * freed (destruction waits for a liburcu grace period). Readers write only
+ * their own handle and their thread's RCU counter.
  */
 #include <errno.h>
 
 #include "alloc.h"
-#include "map.h"
+#include "registry.h"
 
 evmap_reader *evmap__reader_new(struct evmap__shared *s)
 {
@@ -21,6 +22,7 @@ evmap_reader *evmap__reader_new(struct evmap__shared *s)
 		return NULL;
 	*r = (evmap_reader){.shared = s};
 	__atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
+	evmap__registry_add(s, r);
 	return r;
 }
 
@@ -42,8 +44,7 @@ EVMAP_EXPORT void evmap_reader_free(evmap_reader *r)
 	if (!r)
 		return;
 	evmap__rcu_unbind(&r->binding);
-	evmap__shared_put(r->shared);
-	evmap__free(r);
+	evmap__registry_free(r);
 }
 
 EVMAP_EXPORT const evmap_view *evmap_enter(evmap_reader *r)
@@ -53,13 +54,10 @@ EVMAP_EXPORT const evmap_view *evmap_enter(evmap_reader *r)
 	if (r->depth++ > 0)
 		return r->view;
 	if (evmap__rcu_bind(&r->binding) != 0) {
-		r->locked = false;
 		r->view = NULL;
 		return NULL;
 	}
-	evmap__rcu_read_lock(&r->binding);
-	r->locked = true;
-	r->view = evmap__rcu_dereference(r->shared->published);
+	r->view = evmap__section_begin(r);
 	return r->view;
 }
 
@@ -68,9 +66,7 @@ EVMAP_EXPORT void evmap_leave(evmap_reader *r)
 	if (!r || r->depth == 0 || --r->depth > 0)
 		return;
 	r->view = NULL;
-	if (r->locked)
-		evmap__rcu_read_unlock(&r->binding);
-	r->locked = false;
+	evmap__section_end(r);
 }
 
 /* ---- views ---- */

@@ -10,8 +10,9 @@
  *                             how many already were);
  *   [published_end, log.len)  pending ops; [published_end, applied) of
  *                             them are already applied to the standby.
- * The standby may be changed only after a grace period since it was last
- * published: readers may still be inside it until then.
+ * The standby may be changed only once no reader handle of the map can
+ * still be inside it (evmap__registry_wait, registry.c); destruction waits
+ * for a liburcu grace period.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "alloc.h"
 #include "map.h"
 #include "oplog.h"
+#include "registry.h"
 
 struct evmap_writer {
 	struct evmap__shared *shared;
@@ -33,8 +35,7 @@ struct evmap_writer {
 	uint64_t generation;
 	void *meta; /* published with the next refresh */
 	void (*meta_free)(void *);
-	struct evmap__gp_tracker *gp;
-	struct evmap__rcu_binding binding; /* for call_rcu */
+	struct evmap__wait_stats wait_stats;
 };
 
 struct evmap_options {
@@ -112,9 +113,6 @@ EVMAP_EXPORT int evmap_new(const evmap_type *key_type,
 	evmap__item_type_init(&shared->types.value, value_type, seed ^ 1);
 	shared->refs = 1; /* the writer's; the reader takes its own */
 	w->shared = shared;
-	w->gp = evmap__gp_tracker_new();
-	if (!w->gp)
-		goto nomem;
 	if (evmap__table_init(&w->copies[0].table, &shared->types,
 			      opts->capacity) != 0 ||
 	    evmap__table_init(&w->copies[1].table, &shared->types,
@@ -134,7 +132,6 @@ nomem:
 	if (w) {
 		evmap__table_destroy(&w->copies[0].table);
 		evmap__table_destroy(&w->copies[1].table);
-		evmap__gp_tracker_free(w->gp);
 	}
 	evmap__free(w);
 	evmap__free(shared);
@@ -358,20 +355,10 @@ static int catch_up(evmap_writer *w, bool may_wait)
 	int r;
 
 	if (!w->standby_ready) {
-		if (!evmap__gp_elapsed(w->gp, w->generation)) {
-			if (!may_wait) {
-				if (!evmap__gp_check_now(w->gp, w->generation)) {
-					/* re-arm the tracker in case its
-					 * callback went idle just as the last
-					 * publication looked at it */
-					evmap__gp_note_publish(w->gp, &w->binding,
-							       w->generation);
-					return -EAGAIN;
-				}
-			} else {
-				evmap__gp_wait(w->gp, w->generation);
-			}
-		}
+		r = evmap__registry_wait(w->shared, w->generation, may_wait,
+					 &w->wait_stats);
+		if (r)
+			return r;
 		w->standby_ready = true;
 		release_standby_meta(w);
 	}
@@ -411,7 +398,6 @@ static void publish(evmap_writer *w)
 	w->published_end = w->log.len;
 	w->replayed = 0;
 	w->applied = w->log.len;
-	evmap__gp_note_publish(w->gp, &w->binding, w->generation);
 }
 
 static int refresh(evmap_writer *w, bool may_wait)
@@ -473,6 +459,19 @@ EVMAP_EXPORT int evmap_retain(evmap_writer *w, const void *key,
 	return 0;
 }
 
+void evmap__writer_wait_stats(const evmap_writer *w,
+			      struct evmap__wait_stats *out)
+{
+	const uint64_t *from = (const uint64_t *)&w->wait_stats;
+	uint64_t *to = (uint64_t *)out;
+
+	_Static_assert(sizeof(*out) % sizeof(uint64_t) == 0,
+		       "wait statistics are 64-bit counters");
+	/* the writer may be counting on another thread */
+	for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+		to[i] = __atomic_load_n(&from[i], __ATOMIC_RELAXED);
+}
+
 /* ---- destruction ---- */
 
 static void free_metas(evmap_writer *w)
@@ -518,8 +517,6 @@ static void destroy_now(evmap_writer *w)
 	evmap__table_destroy(&w->copies[0].table);
 	evmap__table_destroy(&w->copies[1].table);
 	free_metas(w);
-	evmap__gp_tracker_free(w->gp);
-	evmap__rcu_unbind(&w->binding);
 	evmap__free(w->log.ops);
 	evmap__shared_put(w->shared);
 	evmap__free(w);
@@ -540,10 +537,11 @@ EVMAP_EXPORT void evmap_writer_free(evmap_writer *w)
 	/* destroyed first: a reader that finds no view then sees why */
 	__atomic_store_n(&w->shared->destroyed, 1, __ATOMIC_RELEASE);
 	evmap__rcu_assign_pointer(w->shared->published, NULL);
+	evmap__registry_close(w->shared);
 	if (in_section) {
 		/* Waiting here would wait for ourselves. If even the deferral
 		 * cannot be allocated, leaking is the only safe choice. */
-		(void)evmap__rcu_defer(&w->binding, destroy_deferred, w);
+		(void)evmap__rcu_defer(destroy_deferred, w);
 		return;
 	}
 	evmap__rcu_synchronize();

@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * registry.c - a map's registry of reader handles, and refresh's wait for
+ * them: how the writer decides, per map and mostly by looking, that no
+ * reader is still inside the copy it unpublished.
+ *
+ * The question
+ * ------------
+ * publish() stores the new view in shared->published (generation g). The
+ * copy it replaced (generation g - 1, now the standby) may be changed at
+ * the next refresh only once no read section that loaded it is still
+ * running. liburcu answers that for every reader of every map at once
+ * (synchronize_rcu: two membarrier system calls, IPIs that stop every
+ * running thread); this file answers it for the handles of one map.
+ *
+ * The rules (evmap__registry_wait)
+ * --------------------------------
+ * After a full fence (so that the publication is visible before any word
+ * is read), each handle of the map is "clear" for g when one holds:
+ *   A. its word announces a generation >= g;
+ *   B. it is outside, parked, and its parking was verified;
+ *   C. it is outside, and still outside after one barrier
+ *      (evmap__rcu_barrier: membarrier) that followed the publication.
+ * A handle inside with an older generation is waited for: spin, then give
+ * up the CPU, then sleep a little longer each time (a reader preempted
+ * inside its section must get the CPU to leave it). A handle outside with
+ * an older generation that is not parked is given a short spin to enter
+ * and announce (a busy reader does within a section's time), then parked
+ * and proven with one barrier for all such handles.
+ *
+ * Why each rule is sound, on x86-64 (TSO) and AArch64
+ * ---------------------------------------------------
+ * Reader steps (registry.h): 1 store inside (relaxed), 2 liburcu's read
+ * lock, 3 load parked (un-park: exchange + full fence), 4 load published
+ * (acquire), 5 announce (release store); leave: 6 store outside (release).
+ *
+ * A. The word announces g' >= g: the store that announced it (step 5, or a
+ *    step 6 after it) is a release store, so every load of every earlier
+ *    section of this handle was done before it (on x86 stores are not
+ *    reordered with earlier loads; on AArch64 release orders them), and the
+ *    writer reads the word with acquire. The section that announced g'
+ *    loaded the view of g' (the copy the writer does not change now), and
+ *    every later section loads a view at least as new: the same thread
+ *    reading shared->published again cannot read an older value
+ *    (coherence), and a handle that moves to another thread moves with a
+ *    happens-before edge the application provides (a handle is used by one
+ *    thread at a time).
+ * C. Outside with an older generation proves nothing by itself: the
+ *    reader's next step 1 may sit in its store buffer (x86) or be
+ *    reordered after step 4 (AArch64, relaxed store then load) while step 4
+ *    already loaded the old view. The barrier runs a full fence on the
+ *    reader's CPU at some point of its instruction stream. A section whose
+ *    step 1 came before that point has its "inside" visible once the
+ *    barrier returns, so a word read afterwards is "inside" or a later
+ *    "outside" (the section ended, its loads ordered by the release of
+ *    step 6). A section whose step 1 came after that point also loads
+ *    shared->published after it, and sees the new view, because the
+ *    writer's publication was visible before the barrier began. Without
+ *    membarrier (old kernels) liburcu's read lock (step 2) is itself a full
+ *    fence, between step 1 and step 4, and a fence on the writer suffices.
+ * B. Parking: the writer raises parked, then the barrier of C. Every entry
+ *    whose step 3 comes after the flag is visible takes the un-park path:
+ *    exchange on the word (x86: a locked instruction, a full fence) plus
+ *    an explicit full fence (AArch64: an exchange alone does not keep a
+ *    later load from passing its store), so step 4 comes after "inside" is
+ *    visible: a writer that then reads "outside" (store-buffering with
+ *    fences on both sides) knows that the reader's step 4 will see the
+ *    writer's publication. An entry whose step 3 came before the flag was
+ *    visible had its step 1 before the barrier, so the barrier made its
+ *    "inside" visible. Hence, after that barrier, "outside" of a parked
+ *    handle is as good as rule C, at no cost per refresh.
+ *    Two orders make that true, and the model (tests/model) fails without
+ *    either: the reader loads the flag AFTER its "inside" store (else it
+ *    can decide "not parked" just before being parked and store "inside"
+ *    after the barrier), and the writer loads the word BEFORE the flag
+ *    (acquire): an un-parked reader clears the flag before any later
+ *    "outside" (release), so a word read after an un-park pairs with a
+ *    flag read that sees it cleared.
+ * Publication: the writer's release store of shared->published followed by
+ *    a full fence before it reads any word: without it, on x86 the writer's
+ *    own store buffer may hide the new view from a reader that it then
+ *    judges outside (store-buffering).
+ *
+ * Handles that nest only touch the word at the outermost enter and leave.
+ * Several handles on one thread each have their own word. A handle freed
+ * while the writer may look at it is only marked freed here; the writer
+ * frees its memory (only the writer unlinks handles, so no one else can
+ * hold a pointer to it). Destruction does not use these rules: the writer
+ * unpublishes the map and waits for liburcu's grace period, as every
+ * section is also a liburcu read section.
+ *
+ * The list
+ * --------
+ * shared->handles is a singly linked list: evmap__registry_add pushes at
+ * the head with a compare-and-swap (any thread); only the writer unlinks
+ * (non-head nodes by a plain store, the head by a compare-and-swap), so
+ * the writer never waits for a thread that creates or frees a handle. A
+ * handle pushed after the writer read the head cannot be inside the old
+ * copy: its push (a full barrier) follows the writer's fenced publication,
+ * so its sections load the new view. At destruction the writer closes the
+ * list, and every handle still alive becomes an orphan that frees itself.
+ */
+#include "registry.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <time.h>
+
+#include "alloc.h"
+
+enum evmap__handle_state {
+	HANDLE_LIVE,   /* in the registry */
+	HANDLE_FREED,  /* evmap_reader_free()d: the writer frees the memory */
+	HANDLE_ORPHAN, /* the writer was freed: the handle frees itself */
+};
+
+/* The head of a closed registry (after destruction). */
+#define REGISTRY_CLOSED ((evmap_reader *)(uintptr_t)1)
+
+/* Tuning of the wait (measured in bench/: evmap-micro's refresh rows). */
+enum {
+	PARK_AFTER_POLLS = 32, /* polls before parking handles seen outside */
+	SPIN_POLLS = 64,   /* polls spent spinning before yielding */
+	YIELD_POLLS = 64,  /* sched_yield()s before sleeping */
+	SLEEP_MAX_NS = 1000 * 1000,
+};
+
+void evmap__section_unpark(evmap_reader *r, uint64_t inside_word)
+{
+	/* The exchange is a full fence on x86; AArch64 needs the fence too
+	 * (see B above). The flag is cleared after both: the next "outside"
+	 * (release) cannot become visible before the cleared flag. */
+	(void)__atomic_exchange_n(&r->section, inside_word, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&r->parked, 0, __ATOMIC_RELAXED);
+}
+
+void evmap__registry_add(struct evmap__shared *s, evmap_reader *r)
+{
+	evmap_reader *head = __atomic_load_n(&s->handles, __ATOMIC_RELAXED);
+
+	/* Born parked (verified: no section of it can have begun), so an
+	 * idle handle never costs a barrier. */
+	r->parked = 1;
+	r->park_verified = true;
+	do {
+		if (head == REGISTRY_CLOSED) {
+			r->state = HANDLE_ORPHAN;
+			return;
+		}
+		r->next = head;
+	} while (!__atomic_compare_exchange_n(&s->handles, &head, r, true,
+					      __ATOMIC_SEQ_CST,
+					      __ATOMIC_RELAXED));
+}
+
+void evmap__registry_free(evmap_reader *r)
+{
+	struct evmap__shared *s = r->shared;
+	int live = HANDLE_LIVE;
+
+	/* Release: this thread's last uses of the handle come before the
+	 * writer's free of its memory. */
+	if (!__atomic_compare_exchange_n(&r->state, &live, HANDLE_FREED, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		evmap__free(r); /* an orphan: nobody else knows it */
+	evmap__shared_put(s);
+}
+
+void evmap__registry_close(struct evmap__shared *s)
+{
+	evmap_reader *h = __atomic_exchange_n(&s->handles, REGISTRY_CLOSED,
+					      __ATOMIC_ACQ_REL);
+
+	while (h) {
+		evmap_reader *next = h->next;
+		int live = HANDLE_LIVE;
+
+		/* after the exchange the handle is its owner's to free */
+		if (!__atomic_compare_exchange_n(&h->state, &live,
+						 HANDLE_ORPHAN, false,
+						 __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE))
+			evmap__free(h);
+		h = next;
+	}
+}
+
+/* Only the writer counts; tests may read the counters while it runs. */
+static inline void stat_inc(uint64_t *counter)
+{
+	__atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELAXED);
+}
+
+enum verdict { CLEAR, INSIDE_OLD, OUTSIDE_OLD };
+
+static enum verdict judge(evmap_reader *h, uint64_t gen,
+			  struct evmap__wait_stats *st)
+{
+	uint64_t word;
+
+	if (__atomic_load_n(&h->state, __ATOMIC_ACQUIRE) != HANDLE_LIVE)
+		return CLEAR; /* freed: it has no section */
+	word = __atomic_load_n(&h->section, __ATOMIC_ACQUIRE); /* rule A */
+	if (evmap__section_generation(word) >= gen) {
+		stat_inc(&st->announced);
+		return CLEAR;
+	}
+	if (word & EVMAP__SECTION_INSIDE)
+		return INSIDE_OLD;
+	/* rule B: the flag is loaded after the word (ordered by acquire) */
+	if (h->park_verified && __atomic_load_n(&h->parked, __ATOMIC_RELAXED)) {
+		stat_inc(&st->parked);
+		return CLEAR;
+	}
+	return OUTSIDE_OLD;
+}
+
+/* Unlink and free the handles marked freed. A push that covers a freed
+ * head as it is unlinked ends the sweep: the next wait goes on. */
+static void reclaim(struct evmap__shared *s)
+{
+	evmap_reader **link = &s->handles;
+	evmap_reader *h = __atomic_load_n(link, __ATOMIC_ACQUIRE);
+
+	while (h) {
+		evmap_reader *next = h->next;
+
+		if (__atomic_load_n(&h->state, __ATOMIC_ACQUIRE) != HANDLE_FREED) {
+			link = &h->next;
+		} else if (link != &s->handles) {
+			*link = next;
+			evmap__free(h);
+		} else {
+			evmap_reader *expected = h;
+
+			if (!__atomic_compare_exchange_n(link, &expected, next,
+							 false, __ATOMIC_ACQUIRE,
+							 __ATOMIC_RELAXED))
+				return; /* pushed over: its predecessor is new */
+			evmap__free(h);
+		}
+		h = next;
+	}
+}
+
+/* Judge every handle not yet clear for @gen; count those left. */
+static void judge_all(struct evmap__shared *s, uint64_t gen,
+		      struct evmap__wait_stats *st, size_t *inside,
+		      size_t *outside)
+{
+	*inside = *outside = 0;
+	for (evmap_reader *h = __atomic_load_n(&s->handles, __ATOMIC_ACQUIRE);
+	     h; h = h->next) {
+		if (h->clear_gen == gen)
+			continue;
+		switch (judge(h, gen, st)) {
+		case CLEAR:
+			h->clear_gen = gen;
+			break;
+		case INSIDE_OLD:
+			(*inside)++;
+			break;
+		case OUTSIDE_OLD:
+			(*outside)++;
+			break;
+		}
+	}
+}
+
+/* Rules B and C for every handle outside with an older generation: park
+ * them, one barrier, then whoever is still outside is clear. false if the
+ * barrier could not be issued. */
+static bool park_and_prove(struct evmap__shared *s, uint64_t gen,
+			   struct evmap__wait_stats *st)
+{
+	evmap_reader *h;
+
+	for (h = __atomic_load_n(&s->handles, __ATOMIC_ACQUIRE); h; h = h->next)
+		if (h->clear_gen != gen && judge(h, gen, st) == OUTSIDE_OLD)
+			__atomic_store_n(&h->parked, 1, __ATOMIC_RELAXED);
+	stat_inc(&st->barriers);
+	if (!evmap__rcu_barrier())
+		return false;
+	for (h = __atomic_load_n(&s->handles, __ATOMIC_ACQUIRE); h; h = h->next) {
+		uint64_t word;
+
+		if (h->clear_gen == gen)
+			continue;
+		if (__atomic_load_n(&h->parked, __ATOMIC_RELAXED))
+			h->park_verified = true;
+		word = __atomic_load_n(&h->section, __ATOMIC_ACQUIRE);
+		if (!(word & EVMAP__SECTION_INSIDE) ||
+		    evmap__section_generation(word) >= gen) {
+			stat_inc(&st->proven);
+			h->clear_gen = gen;
+		}
+	}
+	return true;
+}
+
+static void pause_cpu(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+/* The @polls'th time nothing was left to do but wait: spin, then yield,
+ * then sleep, longer each time up to SLEEP_MAX_NS. */
+static void back_off(unsigned int polls, struct evmap__wait_stats *st)
+{
+	if (polls < SPIN_POLLS) {
+		for (int i = 0; i < 8; i++)
+			pause_cpu();
+		return;
+	}
+	stat_inc(&st->yields);
+	if (polls < SPIN_POLLS + YIELD_POLLS) {
+		sched_yield();
+	} else {
+		unsigned int shift = polls - SPIN_POLLS - YIELD_POLLS;
+		long ns = 1000L << (shift < 10 ? shift : 10);
+		struct timespec t = {0, ns < SLEEP_MAX_NS ? ns : SLEEP_MAX_NS};
+		nanosleep(&t, NULL);
+	}
+}
+
+int evmap__registry_wait(struct evmap__shared *s, uint64_t gen,
+			 bool may_wait, struct evmap__wait_stats *st)
+{
+	unsigned int polls = 0;
+	bool proved = false, waited = false;
+	size_t inside, outside;
+
+	stat_inc(&st->waits);
+	/* The publication of @gen before any word is read (see above). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	reclaim(s);
+	for (;;) {
+		judge_all(s, gen, st, &inside, &outside);
+		if (!inside && !outside)
+			return 0;
+		/* A busy reader seen between two sections announces @gen at
+		 * its next one: give it a moment before paying a barrier.
+		 * try_refresh does not wait, and pays at most one. */
+		if (outside && (may_wait ? polls >= PARK_AFTER_POLLS : !proved)) {
+			proved = true;
+			if (park_and_prove(s, gen, st))
+				continue;
+			if (!may_wait)
+				return -EAGAIN;
+			evmap__rcu_synchronize();
+			return 0; /* every section is also a liburcu one */
+		}
+		if (!may_wait) {
+			stat_inc(&st->busy);
+			return -EAGAIN;
+		}
+		if (inside && !waited) {
+			stat_inc(&st->waited);
+			waited = true;
+		}
+		back_off(polls++, st);
+	}
+}

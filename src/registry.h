@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * registry.h - internal: the section word of each reader handle, and the
+ * per-map registry of handles that refresh looks at to decide, without
+ * stopping the readers, that none is still inside the copy it is about to
+ * change. The reader's side is inline here (it is the hot path); the
+ * writer's side and the full soundness argument are in registry.c.
+ *
+ * The section word of a handle (struct evmap_reader.section) holds
+ * (generation << 1) | inside:
+ *   - generation: the generation of the last view this handle loaded at
+ *     an outermost evmap_enter(), i.e. the last one it "announced";
+ *   - inside: whether the handle is inside a read section now.
+ * Only the handle's reader writes it, with plain (relaxed) and release
+ * stores: no atomic read-modify-write and no fence on the fast path.
+ *
+ * The parked flag (struct evmap_reader.parked) is raised by the writer for
+ * a handle it saw idle, so that later refreshes can trust the handle's
+ * "outside" without a barrier; the reader clears it, with a full fence, at
+ * its next section.
+ */
+#ifndef EVMAP_REGISTRY_H
+#define EVMAP_REGISTRY_H
+
+#include "map.h"
+
+#define EVMAP__SECTION_INSIDE UINT64_C(1)
+
+static inline uint64_t evmap__section_generation(uint64_t word)
+{
+	return word >> 1;
+}
+
+/* Slow path of evmap__section_begin: the handle was parked. */
+void evmap__section_unpark(evmap_reader *r, uint64_t inside_word);
+
+/*
+ * Begin the outermost read section of @r (bound to the calling thread):
+ * return the published view (NULL before the first refresh and after
+ * destruction). Order of the steps (registry.c says why each is needed):
+ *   1. store "inside", generation unchanged (relaxed store);
+ *   2. liburcu's read lock (its counter store and, with membarrier, a
+ *      compiler barrier only);
+ *   3. load the parked flag; if raised, un-park (a full fence);
+ *   4. load the published view (acquire);
+ *   5. if its generation is not the announced one, announce it (release).
+ */
+static inline const struct evmap_view *
+evmap__section_begin(evmap_reader *r)
+{
+	uint64_t word = __atomic_load_n(&r->section, __ATOMIC_RELAXED) |
+			EVMAP__SECTION_INSIDE;
+	const struct evmap_view *v;
+	uint64_t announced;
+
+	__atomic_store_n(&r->section, word, __ATOMIC_RELAXED);
+	evmap__rcu_read_lock(&r->binding);
+	if (caa_unlikely(__atomic_load_n(&r->parked, __ATOMIC_RELAXED)))
+		evmap__section_unpark(r, word);
+	v = evmap__rcu_dereference(r->shared->published);
+	if (v) {
+		announced = (v->generation << 1) | EVMAP__SECTION_INSIDE;
+		if (announced != word)
+			__atomic_store_n(&r->section, announced,
+					 __ATOMIC_RELEASE);
+	}
+	return v;
+}
+
+/* End the outermost read section of @r: "outside" (release: every load
+ * of the section is ordered before it), then liburcu's read unlock.
+ * Nothing to do if the section never began (evmap_enter() could not bind
+ * the handle to its thread). */
+static inline void evmap__section_end(evmap_reader *r)
+{
+	uint64_t word = __atomic_load_n(&r->section, __ATOMIC_RELAXED);
+
+	if (!(word & EVMAP__SECTION_INSIDE))
+		return;
+	__atomic_store_n(&r->section, word & ~EVMAP__SECTION_INSIDE,
+			 __ATOMIC_RELEASE);
+	evmap__rcu_read_unlock(&r->binding);
+}
+
+/* What refresh's wait did, for tests and benchmarks (one per writer). */
+struct evmap__wait_stats {
+	uint64_t waits;     /* waits for the readers of one unpublished copy */
+	uint64_t announced; /* handles cleared by an announced generation */
+	uint64_t parked;    /* handles cleared as parked, without a barrier */
+	uint64_t proven;    /* handles cleared by a barrier: still outside */
+	uint64_t barriers;  /* barriers (membarrier system calls) issued */
+	uint64_t waited;    /* waits that found a handle inside the old copy */
+	uint64_t yields;    /* times the writer gave up the CPU while waiting */
+	uint64_t busy;      /* try_refresh calls refused: -EAGAIN */
+};
+
+/* A copy of @w's wait statistics (tests and benchmarks, through the
+ * internal library). */
+void evmap__writer_wait_stats(const evmap_writer *w,
+			      struct evmap__wait_stats *out);
+
+/* Add @r to @s's registry (any thread). A handle created after the writer
+ * was freed is left out: nothing waits for it. */
+void evmap__registry_add(struct evmap__shared *s, evmap_reader *r);
+/* Take @r out of its map's registry and free it (any thread; not inside
+ * one of @r's sections). The writer frees it later if it may still look at
+ * it. Drops @r's reference on the map's shell. */
+void evmap__registry_free(evmap_reader *r);
+/* Writer: no handle may be inside a copy that was unpublished when
+ * generation @gen was published. 0, or -EAGAIN if one may be and @may_wait
+ * is false. */
+int evmap__registry_wait(struct evmap__shared *s, uint64_t gen,
+			 bool may_wait, struct evmap__wait_stats *stats);
+/* Writer, at destruction: no more waits; handles still alive free
+ * themselves from now on. */
+void evmap__registry_close(struct evmap__shared *s);
+
+#endif /* EVMAP_REGISTRY_H */

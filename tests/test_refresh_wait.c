@@ -1,0 +1,591 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_refresh_wait.c - refresh's per-map wait for reader handles
+ * (src/registry.c): each way a handle is found clear (announced, parked,
+ * proven by a barrier) and the wait for a handle inside the old copy,
+ * made to happen deterministically; two maps that do not wait for each
+ * other's readers; then a stress run: one writer that refreshes after
+ * every write, more reader threads than cores, idle handles, a handle
+ * parked and un-parked again and again, and handles handed from thread to
+ * thread. Readers check at every section that the copy does not change
+ * under them (pairs of keys always hold equal values; a value seen stays
+ * the one seen) and that no value they see was freed (values are poisoned
+ * on free; ASan also catches the use after free). The writer's wait
+ * statistics (internal library) prove that every path ran.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+
+#include "test_util.h"
+
+#include "registry.h"
+
+#define VALUE_ALIVE UINT64_C(0x70616972616c6976)
+#define VALUE_DEAD UINT64_C(0xdeaddeaddeaddead)
+#define NPAIRS 64
+
+struct pair_value {
+	uint64_t magic; /* atomic: VALUE_DEAD once freed */
+	uint64_t seq;
+};
+
+static long values_live; /* atomic */
+
+static uint64_t value_hash(const void *item, void *ctx)
+{
+	(void)ctx;
+	return (uint64_t)(uintptr_t)item * UINT64_C(0x9e3779b97f4a7c15);
+}
+
+static void value_free(void *item, void *ctx)
+{
+	struct pair_value *v = item;
+
+	(void)ctx;
+	__atomic_store_n(&v->magic, VALUE_DEAD, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&values_live, 1, __ATOMIC_RELAXED);
+	free(v);
+}
+
+static const evmap_type value_type = {.hash = value_hash, .free = value_free};
+
+static struct pair_value *value_new(uint64_t seq)
+{
+	struct pair_value *v = malloc(sizeof(*v));
+
+	assert_non_null(v);
+	v->magic = VALUE_ALIVE;
+	v->seq = seq;
+	__atomic_add_fetch(&values_live, 1, __ATOMIC_RELAXED);
+	return v;
+}
+
+static struct evmap__wait_stats stats_of(const evmap_writer *w)
+{
+	struct evmap__wait_stats st;
+
+	evmap__writer_wait_stats(w, &st);
+	return st;
+}
+
+/* Both keys of every pair updated to equal values, then one refresh. */
+static void write_pair(evmap_writer *w, uint64_t pair, uint64_t seq)
+{
+	assert_int_equal(evmap_update(w, EVT_U64(2 * pair), value_new(seq)), 0);
+	assert_int_equal(evmap_update(w, EVT_U64(2 * pair + 1), value_new(seq)),
+			 0);
+}
+
+static void new_map(evmap_writer **w, evmap_reader **r)
+{
+	assert_int_equal(evmap_new(&evmap_type_u64, &value_type, NULL, w, r), 0);
+}
+
+static void free_map(evmap_writer *w)
+{
+	evmap_writer_free(w);
+	assert_int_equal(__atomic_load_n(&values_live, __ATOMIC_RELAXED), 0);
+}
+
+/* ---- each path, deterministically ---- */
+
+static void test_idle_handles_are_born_parked(void **state)
+{
+	evmap_writer *w;
+	evmap_reader *r, *idle;
+	struct evmap__wait_stats st;
+
+	(void)state;
+	new_map(&w, &r);
+	idle = evmap_reader_clone(r);
+	assert_non_null(idle);
+	for (int i = 0; i < 4; i++) {
+		write_pair(w, 0, (uint64_t)i);
+		assert_int_equal(evmap_refresh(w), 0);
+	}
+	st = stats_of(w);
+	/* the first two refreshes fill copies never published: no wait */
+	assert_int_equal(st.waits, 2);
+	/* never used: parked from birth, no barrier ever */
+	assert_int_equal(st.parked, 4);
+	assert_int_equal(st.barriers, 0);
+	assert_int_equal(st.announced + st.proven + st.waited, 0);
+	evmap_reader_free(idle);
+	evmap_reader_free(r);
+	free_map(w);
+}
+
+static void test_announced_handle_needs_no_barrier(void **state)
+{
+	evmap_writer *w;
+	evmap_reader *r;
+	struct evmap__wait_stats st;
+
+	(void)state;
+	new_map(&w, &r);
+	for (uint64_t i = 0; i < 8; i++) {
+		write_pair(w, 0, i);
+		assert_int_equal(evmap_refresh(w), 0);
+		/* a section after each refresh announces its generation */
+		assert_non_null(evmap_enter(r));
+		evmap_leave(r);
+	}
+	st = stats_of(w);
+	assert_int_equal(st.waits, 6);
+	assert_int_equal(st.announced, 6);
+	assert_int_equal(st.barriers, 0);
+	evmap_reader_free(r);
+	free_map(w);
+}
+
+static void test_idle_handle_parked_by_one_barrier(void **state)
+{
+	evmap_writer *w;
+	evmap_reader *r;
+	struct evmap__wait_stats st;
+
+	(void)state;
+	new_map(&w, &r);
+	write_pair(w, 0, 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_non_null(evmap_enter(r)); /* un-parks: it was born parked */
+	evmap_leave(r);
+	for (uint64_t i = 1; i < 10; i++) {
+		write_pair(w, 0, i);
+		assert_int_equal(evmap_refresh(w), 0);
+	}
+	st = stats_of(w);
+	/* outside with an old generation: parked and proven once, then
+	 * skipped without a barrier */
+	assert_int_equal(st.barriers, 1);
+	assert_int_equal(st.proven, 1);
+	assert_int_equal(st.parked, 7);
+	/* and again after it wakes up */
+	assert_non_null(evmap_enter(r));
+	evmap_leave(r);
+	write_pair(w, 0, 10);
+	assert_int_equal(evmap_refresh(w), 0); /* announced */
+	write_pair(w, 0, 11);
+	assert_int_equal(evmap_refresh(w), 0); /* parked again */
+	write_pair(w, 0, 12);
+	assert_int_equal(evmap_refresh(w), 0); /* skipped */
+	st = stats_of(w);
+	assert_int_equal(st.barriers, 2);
+	assert_int_equal(st.announced, 1);
+	assert_int_equal(st.parked, 8);
+	evmap_reader_free(r);
+	free_map(w);
+}
+
+struct held_section {
+	evmap_reader *r;
+	evmap_writer *w; /* leave once this writer has waited */
+	int inside;      /* atomic */
+	int release;     /* atomic: leave now */
+	uint64_t generation;
+};
+
+static void *hold_section(void *arg)
+{
+	struct held_section *h = arg;
+	const evmap_view *v = evmap_enter(h->r);
+
+	h->generation = evmap_view_generation(v);
+	__atomic_store_n(&h->inside, 1, __ATOMIC_RELEASE);
+	for (;;) {
+		if (__atomic_load_n(&h->release, __ATOMIC_ACQUIRE))
+			break;
+		if (h->w && stats_of(h->w).waited > 0)
+			break;
+		sched_yield();
+	}
+	evmap_leave(h->r);
+	return NULL;
+}
+
+static void wait_inside(struct held_section *h)
+{
+	while (!__atomic_load_n(&h->inside, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+static void test_refresh_waits_for_handle_inside_old_copy(void **state)
+{
+	struct held_section h = {0};
+	evmap_writer *w;
+	evmap_reader *r;
+	pthread_t t;
+
+	(void)state;
+	new_map(&w, &r);
+	write_pair(w, 0, 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	write_pair(w, 0, 1);
+	assert_int_equal(evmap_refresh(w), 0);
+	h.r = r;
+	assert_int_equal(pthread_create(&t, NULL, hold_section, &h), 0);
+	wait_inside(&h);
+	assert_int_equal(h.generation, 2);
+	/* publishes generation 3; the standby (generation 1) is free */
+	write_pair(w, 0, 2);
+	assert_int_equal(evmap_refresh(w), 0);
+	/* now the standby is generation 2, where the reader is */
+	write_pair(w, 0, 3);
+	assert_int_equal(evmap_try_refresh(w), -EAGAIN);
+	assert_int_equal(evmap_try_refresh(w), -EAGAIN);
+	assert_int_equal(stats_of(w).busy, 2);
+	assert_int_equal(stats_of(w).waited, 0);
+	/* the reader leaves once it sees the writer waiting for it */
+	h.w = w;
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(stats_of(w).waited, 1);
+	assert_int_equal(evmap_generation(w), 4);
+	evmap_reader_free(r);
+	free_map(w);
+}
+
+static void test_maps_do_not_wait_for_each_other(void **state)
+{
+	struct held_section h = {0};
+	evmap_writer *wa, *wb;
+	evmap_reader *ra, *rb;
+	pthread_t t;
+
+	(void)state;
+	new_map(&wa, &ra);
+	new_map(&wb, &rb);
+	for (uint64_t i = 0; i < 2; i++) {
+		write_pair(wa, 0, i);
+		write_pair(wb, 0, i);
+		assert_int_equal(evmap_refresh(wa), 0);
+		assert_int_equal(evmap_refresh(wb), 0);
+	}
+	/* a reader stays inside map B's section until released */
+	h.r = rb;
+	assert_int_equal(pthread_create(&t, NULL, hold_section, &h), 0);
+	wait_inside(&h);
+	write_pair(wb, 0, 2);
+	assert_int_equal(evmap_refresh(wb), 0);
+	write_pair(wb, 0, 3);
+	assert_int_equal(evmap_try_refresh(wb), -EAGAIN);
+	/* map A refreshes after every write, never refused */
+	for (uint64_t i = 2; i < 200; i++) {
+		write_pair(wa, i % NPAIRS, i);
+		assert_int_equal(evmap_try_refresh(wa), 0);
+		write_pair(wa, i % NPAIRS, i);
+		assert_int_equal(evmap_refresh(wa), 0);
+	}
+	assert_int_equal(stats_of(wa).busy, 0);
+	assert_int_equal(stats_of(wa).waited, 0);
+	__atomic_store_n(&h.release, 1, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(evmap_refresh(wb), 0);
+	evmap_reader_free(ra);
+	evmap_reader_free(rb);
+	evmap_writer_free(wa);
+	free_map(wb);
+}
+
+/* ---- the registry under churn ---- */
+
+#define CHURN_KEEP 64
+
+struct churn {
+	evmap_reader *origin;
+	evmap_reader *kept[CHURN_KEEP]; /* live at the end */
+	int stop;                        /* atomic: threads done */
+};
+
+/* Create and free handles; keep every 97th (every other slot of kept[]
+ * for each of the two threads). */
+static void *churn_handles(void *arg)
+{
+	struct churn *c = ((void **)arg)[0];
+	size_t kept = (size_t)(uintptr_t)((void **)arg)[1];
+
+	for (size_t n = 1; kept < CHURN_KEEP; n++) {
+		evmap_reader *r = evmap_reader_clone(c->origin);
+
+		if (!r)
+			continue;
+		if (n % 97 == 0) {
+			c->kept[kept] = r;
+			kept += 2;
+		} else {
+			evmap_reader_free(r);
+		}
+	}
+	__atomic_add_fetch(&c->stop, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_registry_keeps_live_handles_under_churn(void **state)
+{
+	struct churn c = {0};
+	void *args[2][2] = {{&c, (void *)0}, {&c, (void *)1}};
+	evmap_writer *w;
+	pthread_t t[2];
+	size_t refreshes = 0;
+
+	(void)state;
+	new_map(&w, &c.origin);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, churn_handles,
+						args[i]),
+				 0);
+	/* every wait sweeps freed handles while new ones are pushed */
+	while (__atomic_load_n(&c.stop, __ATOMIC_ACQUIRE) < 2) {
+		assert_int_equal(evmap_refresh(w), 0);
+		refreshes++;
+	}
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_true(refreshes > 0);
+	/* every handle still alive is in the registry, once */
+	for (int k = -1; k < CHURN_KEEP; k++) {
+		evmap_reader *want = k < 0 ? c.origin : c.kept[k];
+		size_t seen = 0;
+
+		for (evmap_reader *h = c.origin->shared->handles; h; h = h->next)
+			seen += h == want;
+		assert_int_equal(seen, 1);
+	}
+	for (int k = 0; k < CHURN_KEEP; k++)
+		evmap_reader_free(c.kept[k]);
+	evmap_reader_free(c.origin);
+	free_map(w);
+}
+
+/* ---- stress ---- */
+
+#define POOL 4
+
+struct stress {
+	evmap_writer *w;
+	evmap_reader *busy[3];
+	evmap_reader *sleeper;
+	evmap_reader *pool[POOL]; /* handed between threads, under pool_lock */
+	size_t pool_len;
+	pthread_mutex_t pool_lock;
+	pthread_mutex_t progress_lock;
+	pthread_cond_t progress_cond;
+	uint64_t refreshes; /* under progress_lock */
+	int done;           /* atomic */
+	unsigned long violations, sections, sleeps, handoffs; /* atomic */
+};
+
+static void violation(struct stress *s)
+{
+	__atomic_add_fetch(&s->violations, 1, __ATOMIC_RELAXED);
+}
+
+static bool alive(const struct pair_value *v)
+{
+	return __atomic_load_n(&v->magic, __ATOMIC_RELAXED) == VALUE_ALIVE;
+}
+
+static const struct pair_value *first_of(const evmap_view *v, uint64_t key)
+{
+	return evmap_values_first(evmap_view_get(v, EVT_U64(key)));
+}
+
+/* One section on @r: the invariants. */
+static void check_section(struct stress *s, evmap_reader *r, uint64_t *rng,
+			  uint64_t *last_gen)
+{
+	const evmap_view *v = evmap_enter(r);
+	const struct pair_value *a, *b;
+	uint64_t pair, gen;
+
+	if (!v) {
+		evmap_leave(r);
+		return;
+	}
+	gen = evmap_view_generation(v);
+	if (gen < *last_gen)
+		violation(s);
+	*last_gen = gen;
+	for (int i = 0; i < 4; i++) {
+		*rng = *rng * UINT64_C(6364136223846793005) + 1;
+		pair = (*rng >> 33) % NPAIRS;
+		a = first_of(v, 2 * pair);
+		b = first_of(v, 2 * pair + 1);
+		if (!a != !b) {
+			violation(s);
+			continue;
+		}
+		if (!a)
+			continue;
+		if (!alive(a) || !alive(b) || a->seq != b->seq)
+			violation(s);
+		sched_yield(); /* let the writer run while we hold the view */
+		if (first_of(v, 2 * pair) != a || !alive(a))
+			violation(s);
+	}
+	evmap_leave(r);
+	__atomic_add_fetch(&s->sections, 1, __ATOMIC_RELAXED);
+}
+
+static bool stopped(struct stress *s)
+{
+	return __atomic_load_n(&s->done, __ATOMIC_ACQUIRE);
+}
+
+static void *busy_reader(void *arg)
+{
+	struct stress *s = ((void **)arg)[0];
+	evmap_reader *r = ((void **)arg)[1];
+	uint64_t rng = (uint64_t)(uintptr_t)r, gen = 0;
+
+	while (!stopped(s))
+		check_section(s, r, &rng, &gen);
+	return NULL;
+}
+
+/* Bursts of sections, then blocked until the writer has refreshed a few
+ * times more (its handle is parked meanwhile), again and again. */
+static void *sleeping_reader(void *arg)
+{
+	struct stress *s = arg;
+	uint64_t rng = 7, gen = 0, until;
+
+	while (!stopped(s)) {
+		for (int i = 0; i < 20; i++)
+			check_section(s, s->sleeper, &rng, &gen);
+		pthread_mutex_lock(&s->progress_lock);
+		until = s->refreshes + 50;
+		while (s->refreshes < until && !stopped(s))
+			pthread_cond_wait(&s->progress_cond, &s->progress_lock);
+		pthread_mutex_unlock(&s->progress_lock);
+		__atomic_add_fetch(&s->sleeps, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/* Take a handle from the pool, use it, put it back: handles move between
+ * threads (the pool's mutex orders the hand-over). */
+static void *pool_reader(void *arg)
+{
+	struct stress *s = arg;
+	uint64_t rng = (uint64_t)(uintptr_t)&rng, gen;
+	evmap_reader *r;
+
+	while (!stopped(s)) {
+		pthread_mutex_lock(&s->pool_lock);
+		r = s->pool_len ? s->pool[--s->pool_len] : NULL;
+		pthread_mutex_unlock(&s->pool_lock);
+		if (!r) {
+			sched_yield();
+			continue;
+		}
+		gen = 0;
+		for (int i = 0; i < 10; i++)
+			check_section(s, r, &rng, &gen);
+		pthread_mutex_lock(&s->pool_lock);
+		s->pool[s->pool_len++] = r;
+		pthread_mutex_unlock(&s->pool_lock);
+		__atomic_add_fetch(&s->handoffs, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void test_stress_refresh_after_every_write(void **state)
+{
+	struct stress s = {0};
+	evmap_reader *first, *idle[2];
+	void *busy_args[3][2];
+	pthread_t busy[3], sleeper, pooled[2];
+	size_t writes = evt_scale(20000, 500);
+	struct evmap__wait_stats st;
+
+	(void)state;
+	pthread_mutex_init(&s.pool_lock, NULL);
+	pthread_mutex_init(&s.progress_lock, NULL);
+	pthread_cond_init(&s.progress_cond, NULL);
+	new_map(&s.w, &first);
+	for (int i = 0; i < 3; i++)
+		s.busy[i] = i ? evmap_reader_clone(first) : first;
+	s.sleeper = evmap_writer_reader(s.w);
+	for (int i = 0; i < POOL; i++)
+		s.pool[i] = evmap_reader_clone(first);
+	s.pool_len = POOL;
+	for (int i = 0; i < 2; i++)
+		idle[i] = evmap_reader_clone(first);
+	for (int i = 0; i < 3; i++) {
+		busy_args[i][0] = &s;
+		busy_args[i][1] = s.busy[i];
+		assert_int_equal(pthread_create(&busy[i], NULL, busy_reader,
+						busy_args[i]),
+				 0);
+	}
+	assert_int_equal(pthread_create(&sleeper, NULL, sleeping_reader, &s), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&pooled[i], NULL, pool_reader, &s),
+				 0);
+
+	for (size_t i = 0; i < writes; i++) {
+		write_pair(s.w, i % NPAIRS, i);
+		assert_int_equal(evmap_refresh(s.w), 0);
+		pthread_mutex_lock(&s.progress_lock);
+		s.refreshes++;
+		pthread_cond_broadcast(&s.progress_cond);
+		pthread_mutex_unlock(&s.progress_lock);
+	}
+	__atomic_store_n(&s.done, 1, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&s.progress_lock);
+	pthread_cond_broadcast(&s.progress_cond);
+	pthread_mutex_unlock(&s.progress_lock);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pthread_join(busy[i], NULL), 0);
+	assert_int_equal(pthread_join(sleeper, NULL), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(pooled[i], NULL), 0);
+
+	st = stats_of(s.w);
+	print_message("refreshes %zu: announced %" PRIu64 ", parked %" PRIu64
+		      ", proven %" PRIu64 ", barriers %" PRIu64
+		      ", waited %" PRIu64 ", yields %" PRIu64
+		      "; sections %lu, sleeps %lu, hand-offs %lu\n",
+		      writes, st.announced, st.parked, st.proven, st.barriers,
+		      st.waited, st.yields, s.sections, s.sleeps, s.handoffs);
+	assert_int_equal(s.violations, 0);
+	assert_int_equal(st.waits, writes - 2);
+	/* every path ran: the idle handles alone are parked at every wait */
+	assert_true(st.announced > 0);
+	assert_true(st.parked >= 2 * (writes - 2));
+	assert_true(st.proven > 0);
+	assert_true(st.barriers > 0);
+	assert_true(s.sections > 0);
+	assert_true(s.sleeps > 0);
+	assert_true(s.handoffs > 0);
+
+	for (int i = 0; i < 3; i++)
+		evmap_reader_free(s.busy[i]);
+	evmap_reader_free(s.sleeper);
+	for (int i = 0; i < POOL; i++)
+		evmap_reader_free(s.pool[i]);
+	for (int i = 0; i < 2; i++)
+		evmap_reader_free(idle[i]);
+	free_map(s.w);
+	pthread_mutex_destroy(&s.pool_lock);
+	pthread_mutex_destroy(&s.progress_lock);
+	pthread_cond_destroy(&s.progress_cond);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_idle_handles_are_born_parked),
+		cmocka_unit_test(test_announced_handle_needs_no_barrier),
+		cmocka_unit_test(test_idle_handle_parked_by_one_barrier),
+		cmocka_unit_test(test_refresh_waits_for_handle_inside_old_copy),
+		cmocka_unit_test(test_maps_do_not_wait_for_each_other),
+		cmocka_unit_test(test_registry_keeps_live_handles_under_churn),
+		cmocka_unit_test(test_stress_refresh_after_every_write),
+	};
+
+	return cmocka_run_group_tests_name("refresh wait", tests, NULL, NULL);
+}
