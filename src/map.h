@@ -3,9 +3,9 @@
  * map.h - internal: the structures shared by the writer, the readers and
  * the operation log.
  *
- * A map has two copies (struct evmap_view). map->published points to the
- * one readers use (RCU-protected; NULL before the first refresh and after
- * destruction); the writer owns the other one, the standby. The shell
+ * A map has two copies (struct evmap_view). shared->published names the
+ * one readers use (none before the first refresh and after destruction);
+ * the writer owns the other one, the standby. The shell
  * (struct evmap__shared) outlives the writer while reader handles exist.
  */
 #ifndef EVMAP_MAP_H
@@ -22,11 +22,20 @@ struct evmap_view {
 	uint64_t generation; /* when it was last published; 0 = never */
 };
 
+/* The map's shell, shared by the writer and every reader handle. */
 struct evmap__shared {
-	struct evmap_view *published; /* rcu */
-	int destroyed;                /* atomic */
-	unsigned long refs;           /* atomic: the writer + each reader */
+	/* Written by the writer at every refresh, read at every section:
+	 * alone on its line. (generation << 1) | index in copies[] of the
+	 * published copy; 0: none (before the first refresh and after
+	 * destruction). One word, so a reader learns the view and its
+	 * generation with one load. */
+	uint64_t published __attribute__((aligned(64)));
+	/* Read-only after creation. */
+	struct evmap_view *copies[2] __attribute__((aligned(64)));
 	struct evmap__types types;
+	/* Written when handles come and go, and at destruction. */
+	unsigned long refs __attribute__((aligned(64))); /* atomic */
+	int destroyed;                /* atomic */
 	struct evmap_reader *handles; /* atomic: the registry (registry.c) */
 };
 

@@ -138,11 +138,6 @@ static inline void evmap__rcu_read_unlock(struct evmap__rcu_binding *b)
 	cmm_barrier();
 }
 
-/* Publication of a pointer: a release store and an acquire (consume)
- * load, which ThreadSanitizer understands, unlike liburcu's volatile ones. */
-#define evmap__rcu_dereference(p) __atomic_load_n(&(p), __ATOMIC_ACQUIRE)
-#define evmap__rcu_assign_pointer(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
-
 /* Whether the calling thread is inside any RCU read section. */
 bool evmap__rcu_in_section(void);
 /* Wait for a grace period (the caller must not be in a read section). */

@@ -42,7 +42,7 @@ void evmap__section_unpark(evmap_reader *r, uint64_t inside_word);
  *   2. liburcu's read lock (its counter store and, with membarrier, a
  *      compiler barrier only);
  *   3. load the parked flag; if raised, un-park (a full fence);
- *   4. load the published view (acquire);
+ *   4. load the published view and its generation (one acquire load);
  *   5. if its generation is not the announced one, announce it (release).
  */
 static inline const struct evmap_view *
@@ -50,21 +50,22 @@ evmap__section_begin(evmap_reader *r)
 {
 	uint64_t word = __atomic_load_n(&r->section, __ATOMIC_RELAXED) |
 			EVMAP__SECTION_INSIDE;
-	const struct evmap_view *v;
-	uint64_t announced;
+	const struct evmap__shared *s = r->shared;
+	uint64_t published;
 
 	__atomic_store_n(&r->section, word, __ATOMIC_RELAXED);
 	evmap__rcu_read_lock(&r->binding);
 	if (caa_unlikely(__atomic_load_n(&r->parked, __ATOMIC_RELAXED)))
 		evmap__section_unpark(r, word);
-	v = evmap__rcu_dereference(r->shared->published);
-	if (v) {
-		announced = (v->generation << 1) | EVMAP__SECTION_INSIDE;
-		if (announced != word)
-			__atomic_store_n(&r->section, announced,
-					 __ATOMIC_RELEASE);
-	}
-	return v;
+	published = __atomic_load_n(&s->published, __ATOMIC_ACQUIRE);
+	if (!published)
+		return NULL;
+	/* published is (generation << 1) | copy: announcing it is setting
+	 * its low bit */
+	if ((published | EVMAP__SECTION_INSIDE) != word)
+		__atomic_store_n(&r->section, published | EVMAP__SECTION_INSIDE,
+				 __ATOMIC_RELEASE);
+	return s->copies[published & 1];
 }
 
 /* End the outermost read section of @r: "outside" (release: every load

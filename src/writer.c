@@ -105,7 +105,9 @@ EVMAP_EXPORT int evmap_new(const evmap_type *key_type,
 	if (!opts)
 		opts = &defaults;
 	seed = opts->has_seed ? opts->seed : evmap__random_seed();
-	shared = evmap__calloc(1, sizeof(*shared));
+	shared = evmap__aligned_alloc(64, sizeof(*shared));
+	if (shared)
+		memset(shared, 0, sizeof(*shared));
 	w = evmap__calloc(1, sizeof(*w));
 	if (!shared || !w)
 		goto nomem;
@@ -113,6 +115,8 @@ EVMAP_EXPORT int evmap_new(const evmap_type *key_type,
 	evmap__item_type_init(&shared->types.value, value_type, seed ^ 1);
 	shared->refs = 1; /* the writer's; the reader takes its own */
 	w->shared = shared;
+	shared->copies[0] = &w->copies[0];
+	shared->copies[1] = &w->copies[1];
 	if (evmap__table_init(&w->copies[0].table, &shared->types,
 			      opts->capacity) != 0 ||
 	    evmap__table_init(&w->copies[1].table, &shared->types,
@@ -385,7 +389,10 @@ static void publish(evmap_writer *w)
 
 	next->meta = w->meta;
 	next->generation = ++w->generation;
-	evmap__rcu_assign_pointer(w->shared->published, next);
+	/* release: the copy's contents before its name (registry.h) */
+	__atomic_store_n(&w->shared->published,
+			 (next->generation << 1) | (uint64_t)(next - w->copies),
+			 __ATOMIC_RELEASE);
 	w->standby = prev;
 	/* a copy never published has never had readers */
 	w->standby_ready = prev->generation == 0;
@@ -536,7 +543,7 @@ EVMAP_EXPORT void evmap_writer_free(evmap_writer *w)
 	in_section = evmap__rcu_in_section();
 	/* destroyed first: a reader that finds no view then sees why */
 	__atomic_store_n(&w->shared->destroyed, 1, __ATOMIC_RELEASE);
-	evmap__rcu_assign_pointer(w->shared->published, NULL);
+	__atomic_store_n(&w->shared->published, 0, __ATOMIC_RELEASE);
 	evmap__registry_close(w->shared);
 	if (in_section) {
 		/* Waiting here would wait for ourselves. If even the deferral
