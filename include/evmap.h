@@ -11,61 +11,114 @@
  * Conventions:
  *  - Functions that can fail return int: 0 on success or a negative errno
  *    value (-EINVAL bad argument, -ENOMEM out of memory, -EDEADLK refresh
- *    inside the caller's own read section, -EAGAIN try_refresh would wait).
+ *    inside the caller's own read section, -EAGAIN try_refresh would wait,
+ *    -EBUSY a writer call made from inside a callback of the same map).
  *    A failed call has no effect: nothing is half applied, nothing leaks.
  *  - The library never prints, never aborts on bad input, never exits.
  *  - Functions given a NULL handle return -EINVAL, or the neutral result
  *    stated in their comment (NULL, 0, false) where they do not return int.
  *
- * Bad input, function by function ("cstr NULL": a NULL key or value of
- * evmap_type_cstr; other types accept any pointer, NULL included):
+ * Bad input, function by function. "cstr NULL": a NULL key or value of
+ * evmap_type_cstr itself; other types (a copy of evmap_type_cstr
+ * included) take NULL as an ordinary item, which reaches their callbacks.
+ * "Own section": a read section of the calling thread, on any handle of
+ * any map (also one whose evmap_enter() returned NULL).
  *
  *   function                NULL handle  other bad input
- *   evmap_strerror          -            unknown code: generic message
- *   evmap_options_free      no-op
- *   evmap_options_set_*     -EINVAL      capacity too large for a table
- *                                        (e.g. SIZE_MAX): -ENOMEM
- *   evmap_new               -EINVAL      NULL key_type, key_type->hash,
+ *   evmap_version           -            (no arguments)
+ *   evmap_strerror          -            unknown code: "unknown error"
+ *   evmap_options_new       -            out of memory: NULL
+ *   evmap_options_free      no-op        a meta set on them: not freed
+ *   evmap_options_set_capacity
+ *                           -EINVAL      more than 3 * 2^30 keys (e.g.
+ *                                        SIZE_MAX): -ENOMEM, unchanged
+ *   evmap_options_set_hash_seed, evmap_options_set_meta
+ *                           -EINVAL
+ *   evmap_new               -            NULL key_type, key_type->hash,
  *                                        value_type, writer or reader:
- *                                        -EINVAL; NULL opts: defaults
- *   evmap_writer_free       no-op        inside the caller's own read
- *                                        section: freeing is deferred
- *   evmap_insert, _update,  -EINVAL      cstr NULL: -EINVAL; clone
- *   _remove_value,                       returns NULL: -ENOMEM
- *   _clear_key, _remove_key, _fit
- *   evmap_purge, _fit_all   -EINVAL
- *   evmap_retain            -EINVAL      NULL keep: -EINVAL; inside own
- *                                        read section: -EDEADLK
- *   evmap_reserve           -EINVAL      more than a bag can hold (e.g.
- *                                        SIZE_MAX): -ENOMEM
- *   evmap_evict             -EINVAL      more keys than the map holds:
- *                                        removes them all
- *   evmap_refresh           -EINVAL      inside own read section: -EDEADLK
- *   evmap_try_refresh       -EINVAL      as refresh; readers inside: -EAGAIN
- *   evmap_flush             -EINVAL      nothing pending: 0 (also inside a
- *                                        read section)
- *   evmap_pending, _generation  0
- *   evmap_set_meta          -EINVAL
- *   evmap_writer_reader     NULL
- *   evmap_reader_clone      NULL
- *   evmap_reader_free       no-op        any thread, also after the writer
- *                                        was freed
- *   evmap_enter             NULL         writer freed or map never
- *                                        refreshed: NULL (still call leave)
- *   evmap_leave             no-op        without a matching enter: no-op
- *   evmap_view_len, _meta,  0 / NULL
- *   _generation, _get                    _get with cstr NULL: NULL
+ *                                        -EINVAL; NULL opts: defaults;
+ *                                        out of memory: -ENOMEM; on
+ *                                        failure the outs are untouched
+ *   evmap_writer_free       no-op        in own section: the map is
+ *                                        unpublished at once and freed
+ *                                        later, from call_rcu's thread
+ *                                        (leaked if out of memory)
+ *   evmap_insert, _update,  -EINVAL      cstr NULL: -EINVAL; the type's
+ *   _remove_value,                       clone returns NULL for a
+ *   _clear_key,                          non-NULL item: -ENOMEM; in own
+ *   _remove_key, _fit                    section: allowed (never waits)
+ *   evmap_purge, _fit_all   -EINVAL      in own section: allowed
+ *   evmap_retain            -EINVAL      in this order: NULL keep:
+ *                                        -EINVAL; in own section:
+ *                                        -EDEADLK; an earlier write
+ *                                        that cannot be applied:
+ *                                        -ENOMEM; cstr NULL key: -EINVAL
+ *                                        (after waiting like refresh)
+ *   evmap_reserve           -EINVAL      cstr NULL key: -EINVAL; more
+ *                                        than 2^31 - 2 (e.g. SIZE_MAX):
+ *                                        -ENOMEM, nothing logged; room
+ *                                        that cannot be allocated at
+ *                                        refresh: not reserved (the
+ *                                        refresh still succeeds)
+ *   evmap_evict             -EINVAL      more keys than the map holds
+ *                                        (e.g. SIZE_MAX): removes all
+ *   evmap_refresh           -EINVAL      in own section: -EDEADLK
+ *   evmap_try_refresh       -EINVAL      in own section: -EDEADLK;
+ *                                        readers may be inside: -EAGAIN
+ *   evmap_flush             -EINVAL      nothing pending: 0 (also in own
+ *                                        section); else as refresh
+ *   evmap_pending,          0
+ *   evmap_generation
+ *   evmap_set_meta          -EINVAL      the current meta again: kept,
+ *                                        not freed
+ *   evmap_writer_reader     NULL         out of memory: NULL
+ *   evmap_reader_clone      NULL         writer freed: a handle of the
+ *                                        destroyed map; no memory: NULL
+ *   evmap_reader_free       no-op        any thread, before or after the
+ *                                        writer; inside this handle's
+ *                                        own section on this thread:
+ *                                        ends the section (nested ones
+ *                                        too) first
+ *   evmap_enter             NULL         not ready, writer freed, or
+ *                                        the thread cannot register with
+ *                                        RCU: NULL, but still a section
+ *                                        (call evmap_leave())
+ *   evmap_leave             no-op        handle not in a section: no-op
+ *                                        (ends no other handle's)
+ *   evmap_view_len, _meta,  0 / NULL     _get, cstr NULL key: NULL
+ *   _generation, _get
  *   evmap_view_iter         no-op        NULL view: iterates nothing
- *   evmap_iter_next         false        NULL key/values out-params:
- *                                        not written
+ *   (NULL @it)
+ *   evmap_iter_next         false        NULL key / values: that one is
+ *   (NULL @it)                           not written
  *   evmap_values_len        0
- *   evmap_values_at, _first NULL         index out of range: NULL
+ *   evmap_values_at, _first NULL         index >= len (e.g. SIZE_MAX),
+ *                                        empty bag: NULL (a valid item
+ *                                        of _u64/_ptr too: check len)
  *   evmap_values_contains   false        cstr NULL: false
- *   evmap_contains_key,     false / 0    writer freed: false / 0;
- *   _contains_value, evmap_len           cstr NULL: false
+ *   evmap_contains_key,     false        not ready or writer freed:
+ *   _contains_value                      false; cstr NULL: false
+ *   evmap_len               0            not ready or writer freed: 0
  *   evmap_is_destroyed      false
- *   evmap_get               false        NULL fn: only tells whether the
- *                                        key is present
+ *   evmap_get               false        NULL fn: only says whether the
+ *                                        key is present; not ready or
+ *                                        writer freed: false
+ *
+ * Misuse nothing detects (undefined behaviour): any handle used after it
+ * was freed (the writer after evmap_writer_free() included); a view, bag,
+ * key, meta or cursor used after the section's evmap_leave(); evmap_leave()
+ * on another thread than its evmap_enter(); one handle used by two threads
+ * at once (evmap_reader_free() of a handle inside a section on another
+ * thread included); a callback calling into ANOTHER map's writer that is
+ * running a call of its own; a type freed before its map.
+ *
+ * Callbacks (a type's hash, equal, clone and free, retain's @keep, the
+ * meta's meta_free) run on the thread of the writer call that needs them,
+ * except when evmap_writer_free() was called inside the caller's own read
+ * section: the deferred destruction then runs free and meta_free on
+ * liburcu's call_rcu thread. A writer call on the same map made from inside
+ * any of these callbacks fails with -EBUSY and changes nothing (the outer
+ * call goes on normally); evmap_writer_free() there is ignored.
  *
  * Thread rules:
  *  - The writer handle is used by one thread at a time (it may move between
@@ -74,13 +127,26 @@
  *    between threads between read sections. Give each reader thread its
  *    own handle (evmap_reader_clone() is thread-safe).
  *  - The library registers reader threads with userspace RCU (liburcu,
- *    memb flavor) itself and unregisters them when their last handle is
- *    freed or the thread exits. An application that registers a thread
- *    with liburcu's memb flavor itself may still use libevmap on it, but
- *    must not unregister it while it holds libevmap reader handles.
- *  - libevmap uses liburcu's call_rcu worker thread: a process that calls
- *    fork() without exec() while a map exists must use liburcu's
- *    call_rcu_before_fork()/call_rcu_after_fork_*() hooks.
+ *    memb flavor) itself, at their first section, and unregisters them when
+ *    they free their last handle or exit. Writer threads are never
+ *    registered by libevmap. An application that registers a thread with
+ *    liburcu's memb flavor itself may use libevmap on it, and may
+ *    unregister it once it holds no libevmap handle; its next handle then
+ *    registers it again. One order is not supported: a thread whose last
+ *    handle was freed, or rebound, by ANOTHER thread stays registered by
+ *    libevmap until it next enters a section, frees a handle or exits; the
+ *    application must not register that thread itself before then.
+ *  - Maps are independent: a reader inside one map's section never delays
+ *    another map's refresh (only evmap_writer_free() waits for a liburcu
+ *    grace period, which every reader section of every map takes part in).
+ *  - fork() without exec(): use liburcu's call_rcu fork hooks
+ *    (call_rcu_before_fork_memb(), call_rcu_after_fork_parent_memb(),
+ *    call_rcu_after_fork_child_memb()) around it. The child may then use
+ *    every map, with the handles that belonged to its own thread; handles
+ *    of other threads are dead in the child: free them, never use them. A
+ *    handle of another thread that was inside a section at the fork makes
+ *    every refresh of its map in the child wait for ever (try_refresh:
+ *    -EAGAIN).
  */
 #ifndef EVMAP_H
 #define EVMAP_H
@@ -281,8 +347,11 @@ EVMAP_EXPORT void evmap_writer_free(evmap_writer *w);
  * without clone the pointer itself is logged and must stay valid until the
  * next evmap_refresh() returns (always true for evmap_type_u64/ptr).
  * Writes never wait for readers (except evmap_retain(), see there).
- * All return 0, -EINVAL (NULL writer, NULL cstr item, destroyed map) or
- * -ENOMEM (nothing logged, nothing leaked).
+ * All return 0, -EINVAL (NULL writer, NULL cstr item), -EBUSY (called from
+ * inside a callback of this map) or -ENOMEM (nothing logged, nothing
+ * leaked). A call that fails takes nothing: without clone, the caller still
+ * owns the item it passed and must free it itself. A writer freed with
+ * evmap_writer_free() must not be used again.
  */
 
 /** evmap_insert - add @value to @key's bag (creating the key). */
@@ -318,15 +387,18 @@ EVMAP_EXPORT int evmap_purge(evmap_writer *w);
  *
  * To see the current bag it may wait for readers to leave the writer's
  * copy, like evmap_refresh(). Return also -EINVAL if @keep is NULL, and
- * -EDEADLK inside the calling thread's own read section.
+ * -EDEADLK inside the calling thread's own read section. Writer calls on
+ * this map from inside @keep fail with -EBUSY; the retain itself completes.
  */
 EVMAP_EXPORT int evmap_retain(evmap_writer *w, const void *key,
 			      bool (*keep)(const void *value, void *ctx),
 			      void *ctx);
 /**
  * evmap_reserve - make room for @additional more values in @key's bag
- * (creating the key like evmap_clear_key() if absent). -ENOMEM for an
- * absurd @additional.
+ * (creating the key like evmap_clear_key() if absent). -ENOMEM, and nothing
+ * logged, for more than a bag can hold (2^31 - 2 values). The room is a
+ * hint: at refresh, room that cannot be allocated is not reserved, and the
+ * refresh does not fail for it (only creating the key can fail it).
  */
 EVMAP_EXPORT int evmap_reserve(evmap_writer *w, const void *key,
 			       size_t additional);
@@ -408,8 +480,11 @@ EVMAP_EXPORT evmap_reader *evmap_reader_clone(const evmap_reader *r);
 /**
  * evmap_reader_free - free a reader handle (NULL is ignored)
  *
- * Must not be inside a section on this handle. May be called from any
- * thread, before or after the writer is freed.
+ * May be called from any thread, before or after the writer is freed,
+ * outside sections of this handle. Called on the thread that is inside a
+ * section of this handle, it ends that section (and every nested one)
+ * first: nothing obtained in it may be used afterwards. A handle inside a
+ * section on another thread must not be freed.
  */
 EVMAP_EXPORT void evmap_reader_free(evmap_reader *r);
 

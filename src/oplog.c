@@ -120,6 +120,17 @@ static evmap__slot *prepare_slot(struct evmap__op *op, struct evmap_view *c,
 	return s;
 }
 
+/*
+ * Room in @s's bag for @extra more values, if it can be had. Reserved room
+ * is not observable, so a reservation that cannot be allocated is skipped
+ * instead of failing the refresh: an -ENOMEM here would fail every later
+ * refresh too, and no op behind it would ever be published.
+ */
+static void reserve_best_effort(evmap__slot *s, size_t extra)
+{
+	(void)evmap__bag_reserve(s, extra);
+}
+
 /* The slot of op's key for ops that never create it, or NULL. */
 static evmap__slot *existing_slot(struct evmap__op *op, struct evmap_view *c,
 				  bool first)
@@ -225,8 +236,10 @@ int evmap__op_apply_first(struct evmap__op *op, struct evmap_view *c,
 		break;
 	}
 	case EVMAP__OP_RESERVE:
-		if (!prepare_slot(op, c, types, true, op->count))
+		s = prepare_slot(op, c, types, true, 0);
+		if (!s)
 			return -ENOMEM;
+		reserve_best_effort(s, op->count);
 		break;
 	case EVMAP__OP_FIT:
 		s = existing_slot(op, c, true);
@@ -424,8 +437,10 @@ int evmap__op_apply_second(struct evmap__op *op, struct evmap_view *c,
 		}
 		break;
 	case EVMAP__OP_RESERVE:
-		if (!prepare_slot(op, c, types, false, op->count))
+		s = prepare_slot(op, c, types, false, 0);
+		if (!s)
 			return -ENOMEM;
+		reserve_best_effort(s, op->count);
 		break;
 	case EVMAP__OP_FIT:
 		s = existing_slot(op, c, false);

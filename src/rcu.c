@@ -83,17 +83,40 @@ static void thread_exit(void *arg)
 	release_thread(t);
 }
 
+/* fork(): no other thread may hold bind_lock in the child. */
+static void lock_for_fork(void)
+{
+	pthread_mutex_lock(&bind_lock);
+}
+
+static void unlock_after_fork(void)
+{
+	pthread_mutex_unlock(&bind_lock);
+}
+
 static void make_key(void)
 {
 	key_error = pthread_key_create(&thread_key, thread_exit);
+	if (!key_error)
+		key_error = pthread_atfork(lock_for_fork, unlock_after_fork,
+					   unlock_after_fork);
 }
 
 static struct evmap__rcu_thread *this_thread(void)
 {
 	struct evmap__rcu_thread *t = current_thread;
 
-	if (t)
+	if (t) {
+		/* A record kept by a thread the application registered
+		 * itself: the application may have unregistered it since
+		 * (it held no handle then). Never trust the record alone. */
+		if (!t->registered_by_us &&
+		    !URCU_TLS(urcu_memb_reader).registered) {
+			urcu_memb_register_thread();
+			t->registered_by_us = true;
+		}
 		return t;
+	}
 	pthread_once(&key_once, make_key);
 	if (key_error)
 		return NULL;

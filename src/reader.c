@@ -43,6 +43,13 @@ EVMAP_EXPORT void evmap_reader_free(evmap_reader *r)
 {
 	if (!r)
 		return;
+	/* Inside one of its own sections (on this thread): end it first,
+	 * or this thread's liburcu section would never end. */
+	if (r->depth > 0 && r->binding.owner == evmap__rcu_self()) {
+		r->depth = 0;
+		r->view = NULL;
+		evmap__section_end(r);
+	}
 	evmap__rcu_unbind(&r->binding);
 	evmap__registry_free(r);
 }

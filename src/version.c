@@ -22,6 +22,8 @@ EVMAP_EXPORT const char *evmap_strerror(int err)
 		return "would deadlock: called inside the thread's own read section";
 	case -EAGAIN:
 		return "readers may still use the copy; try again later";
+	case -EBUSY:
+		return "writer busy: called from inside a callback of the same map";
 	default:
 		return "unknown error";
 	}

@@ -36,6 +36,7 @@ struct evmap_writer {
 	void *meta; /* published with the next refresh */
 	void (*meta_free)(void *);
 	struct evmap__wait_stats wait_stats;
+	bool busy; /* inside a writer call (user callbacks may run) */
 };
 
 struct evmap_options {
@@ -228,14 +229,40 @@ static int log_op(evmap_writer *w, struct evmap__op *op, const void *key,
 	return 0;
 }
 
+/*
+ * Every writer call that may run a user callback (hash, equal, clone,
+ * free, keep, meta_free) runs between begin_call and end_call. A writer
+ * call made from inside such a callback, on the same map, finds the
+ * writer busy and fails with -EBUSY without touching anything: the outer
+ * call may be halfway through the log or a copy. The writer is used by
+ * one thread at a time, so a plain flag suffices.
+ */
+static int begin_call(evmap_writer *w)
+{
+	if (!w)
+		return -EINVAL;
+	if (w->busy)
+		return -EBUSY;
+	w->busy = true;
+	return 0;
+}
+
+static int end_call(evmap_writer *w, int result)
+{
+	w->busy = false;
+	return result;
+}
+
 static int log_key_op(evmap_writer *w, enum evmap__op_kind kind,
 		      const void *key, enum item_role key_role,
 		      const void *value, enum item_role value_role)
 {
 	struct evmap__op op = {.kind = (uint8_t)kind};
-	if (!w)
-		return -EINVAL;
-	return log_op(w, &op, key, key_role, value, value_role);
+	int r = begin_call(w);
+
+	if (r)
+		return r;
+	return end_call(w, log_op(w, &op, key, key_role, value, value_role));
 }
 
 EVMAP_EXPORT int evmap_insert(evmap_writer *w, const void *key,
@@ -291,34 +318,40 @@ EVMAP_EXPORT int evmap_reserve(evmap_writer *w, const void *key,
 			       size_t additional)
 {
 	struct evmap__op op = {.kind = EVMAP__OP_RESERVE, .count = additional};
-	if (!w)
-		return -EINVAL;
+	int r = begin_call(w);
+
+	if (r)
+		return r;
 	if (additional > EVMAP__BAG_MAX_LEN)
-		return -ENOMEM;
-	return log_op(w, &op, key, ITEM_OWNED, NULL, ITEM_NONE);
+		return end_call(w, -ENOMEM);
+	return end_call(w, log_op(w, &op, key, ITEM_OWNED, NULL, ITEM_NONE));
 }
 
 EVMAP_EXPORT int evmap_evict(evmap_writer *w, size_t keys, uint64_t seed)
 {
 	struct evmap__op op = {.kind = EVMAP__OP_EVICT, .count = keys,
 			       .seed = seed};
-	if (!w)
-		return -EINVAL;
-	return log_op(w, &op, NULL, ITEM_NONE, NULL, ITEM_NONE);
+	int r = begin_call(w);
+
+	if (r)
+		return r;
+	return end_call(w, log_op(w, &op, NULL, ITEM_NONE, NULL, ITEM_NONE));
 }
 
 EVMAP_EXPORT int evmap_set_meta(evmap_writer *w, void *meta)
 {
 	void *old;
-	if (!w)
-		return -EINVAL;
+	int r = begin_call(w);
+
+	if (r)
+		return r;
 	old = w->meta;
 	w->meta = meta;
 	/* never published: no reader can see it */
 	if (old != meta && old != w->copies[0].meta &&
 	    old != w->copies[1].meta && old && w->meta_free)
 		w->meta_free(old);
-	return 0;
+	return end_call(w, 0);
 }
 
 EVMAP_EXPORT size_t evmap_pending(const evmap_writer *w)
@@ -409,16 +442,16 @@ static void publish(evmap_writer *w)
 
 static int refresh(evmap_writer *w, bool may_wait)
 {
-	int r;
-	if (!w)
-		return -EINVAL;
-	if (evmap__rcu_in_section())
-		return -EDEADLK;
-	r = catch_up(w, may_wait);
+	int r = begin_call(w);
+
 	if (r)
 		return r;
-	publish(w);
-	return 0;
+	if (evmap__rcu_in_section())
+		return end_call(w, -EDEADLK);
+	r = catch_up(w, may_wait);
+	if (r == 0)
+		publish(w);
+	return end_call(w, r);
 }
 
 EVMAP_EXPORT int evmap_refresh(evmap_writer *w)
@@ -438,15 +471,12 @@ EVMAP_EXPORT int evmap_flush(evmap_writer *w)
 	return refresh(w, true);
 }
 
-EVMAP_EXPORT int evmap_retain(evmap_writer *w, const void *key,
-			      bool (*keep)(const void *value, void *ctx),
-			      void *ctx)
+static int retain(evmap_writer *w, const void *key,
+		  bool (*keep)(const void *value, void *ctx), void *ctx)
 {
 	struct evmap__op op = {.kind = EVMAP__OP_RETAIN};
 	int r;
 
-	if (!w || !keep)
-		return -EINVAL;
 	if (evmap__rcu_in_section())
 		return -EDEADLK;
 	r = catch_up(w, true);
@@ -464,6 +494,20 @@ EVMAP_EXPORT int evmap_retain(evmap_writer *w, const void *key,
 	}
 	w->applied = w->log.len;
 	return 0;
+}
+
+EVMAP_EXPORT int evmap_retain(evmap_writer *w, const void *key,
+			      bool (*keep)(const void *value, void *ctx),
+			      void *ctx)
+{
+	int r;
+
+	if (!keep)
+		return -EINVAL;
+	r = begin_call(w);
+	if (r)
+		return r;
+	return end_call(w, retain(w, key, keep, ctx));
 }
 
 void evmap__writer_wait_stats(const evmap_writer *w,
@@ -538,8 +582,9 @@ EVMAP_EXPORT void evmap_writer_free(evmap_writer *w)
 {
 	bool in_section;
 
-	if (!w)
-		return;
+	if (!w || w->busy)
+		return; /* from inside a callback of this map: ignored */
+	w->busy = true; /* the frees below run callbacks */
 	in_section = evmap__rcu_in_section();
 	/* destroyed first: a reader that finds no view then sees why */
 	__atomic_store_n(&w->shared->destroyed, 1, __ATOMIC_RELEASE);

@@ -3,9 +3,13 @@
  * test_api_handles.c - every function given a NULL handle (or a NULL
  * argument it cannot accept) returns -EINVAL or the neutral result its
  * header comment states, and changes nothing; handle life cycles
- * (evmap_writer_reader, clone, free in any order).
+ * (evmap_writer_reader, clone, free in any order); misuse the library
+ * tolerates (a leave without an enter, the writer freed inside the
+ * caller's own read section).
  */
 #include "test_util.h"
+
+#include <urcu/urcu-memb.h>
 
 static bool keep_all(const void *value, void *ctx)
 {
@@ -163,6 +167,114 @@ static void test_writer_reader_outlives_writer(void **state)
 	evmap_reader_free(r2);
 }
 
+static void test_null_cursor_and_callback(void **state)
+{
+	evmap_writer *w;
+	evmap_reader *r;
+	const evmap_view *v;
+	const evmap_values *vs = (const evmap_values *)&vs;
+	const void *key = &key;
+	int calls = 0;
+
+	(void)state;
+	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
+				   &r),
+			 0);
+	assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(1)), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	v = evmap_enter(r);
+	assert_non_null(v);
+	evmap_view_iter(v, NULL); /* no cursor: nothing to do */
+	/* no cursor: no key, and the out-parameters are left alone */
+	assert_false(evmap_iter_next(NULL, &key, &vs));
+	assert_ptr_equal(key, &key);
+	assert_ptr_equal(vs, &vs);
+	evmap_leave(r);
+	/* no callback: evmap_get only says whether the key is present */
+	assert_true(evmap_get(r, EVT_U64(1), NULL, &calls));
+	assert_false(evmap_get(r, EVT_U64(2), NULL, &calls));
+	assert_int_equal(calls, 0);
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+}
+
+static void test_leave_without_enter_is_noop(void **state)
+{
+	evmap_writer *w;
+	evmap_reader *r, *r2;
+
+	(void)state;
+	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
+				   &r),
+			 0);
+	r2 = evmap_reader_clone(r);
+	assert_non_null(r2);
+	/* on a handle never entered, and one more after a balanced pair */
+	evmap_leave(r);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_non_null(evmap_enter(r));
+	evmap_leave(r);
+	evmap_leave(r);
+	assert_int_equal(evmap_refresh(w), 0);
+	/* it does not end the section of another handle of the thread */
+	assert_non_null(evmap_enter(r));
+	evmap_leave(r2);
+	assert_int_equal(evmap_refresh(w), -EDEADLK);
+	evmap_leave(r);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_int_equal(evmap_generation(w), 3);
+	evmap_reader_free(r2);
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+}
+
+/* The map is freed from liburcu's call_rcu thread: wait for its callbacks
+ * (what an application does before dlclose or exit, as liburcu asks). */
+static void wait_for_deferred_frees(void)
+{
+	urcu_memb_barrier();
+}
+
+static void test_writer_free_inside_own_section(void **state)
+{
+	evmap_writer *w;
+	evmap_reader *r, *r2;
+	const evmap_view *v;
+	const evmap_values *vs;
+	const void *value;
+
+	(void)state;
+	assert_int_equal(evmap_new(&evt_ct_type, &evt_ct_type, NULL, &w, &r),
+			 0);
+	r2 = evmap_reader_clone(r);
+	assert_non_null(r2);
+	assert_int_equal(evmap_insert(w, "k", "v"), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_int_equal(evmap_insert(w, "pending", "p"), 0);
+	v = evmap_enter(r);
+	assert_non_null(v);
+	evmap_writer_free(w); /* does not wait for this thread's section */
+	assert_true(evmap_is_destroyed(r));
+	/* unpublished at once: a new section sees no map */
+	assert_null(evmap_enter(r2));
+	evmap_leave(r2);
+	assert_false(evmap_contains_key(r2, "k"));
+	/* the view of the section still in progress stays intact */
+	vs = evmap_view_get(v, "k");
+	assert_int_equal(evmap_values_len(vs), 1);
+	value = evmap_values_first(vs);
+	assert_string_equal(value, "v");
+	assert_false(evt_ct_is_freed(value));
+	assert_ptr_equal(evmap_enter(r), v); /* nested: the same view */
+	evmap_leave(r);
+	evmap_leave(r);
+	/* the map is freed later, every item once */
+	wait_for_deferred_frees();
+	evmap_reader_free(r2);
+	evmap_reader_free(r);
+	evt_ct_assert_clean();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +285,9 @@ int main(void)
 		cmocka_unit_test(test_reserve_absurd_is_enomem),
 		cmocka_unit_test(test_writer_reader_handles),
 		cmocka_unit_test(test_writer_reader_outlives_writer),
+		cmocka_unit_test(test_null_cursor_and_callback),
+		cmocka_unit_test(test_leave_without_enter_is_noop),
+		cmocka_unit_test(test_writer_free_inside_own_section),
 	};
 	return cmocka_run_group_tests_name("api_handles", tests, NULL, NULL);
 }

@@ -60,6 +60,29 @@ static void test_options_capacity(void **state)
 	evmap_writer_free(w);
 }
 
+static void test_options_capacity_limit(void **state)
+{
+	const size_t most = (size_t)3 << 30; /* 3/4 of 2^32 slots */
+	evmap_options *o = evmap_options_new();
+	evmap_writer *w;
+	evmap_reader *r;
+
+	(void)state;
+	assert_non_null(o);
+	assert_int_equal(evmap_options_set_capacity(o, most + 1), -ENOMEM);
+	assert_int_equal(evmap_options_set_capacity(o, most), 0);
+	/* a failed call leaves the capacity as it was */
+	assert_int_equal(evmap_options_set_capacity(o, 10), 0);
+	assert_int_equal(evmap_options_set_capacity(o, SIZE_MAX), -ENOMEM);
+	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, o, &w, &r),
+			 0);
+	evmap_options_free(o);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_int_equal(evmap_len(r), 0);
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+}
+
 static void test_options_meta_not_freed_by_options_free(void **state)
 {
 	struct evt_meta *m = evt_meta_new(5);
@@ -119,7 +142,7 @@ static void test_new_bad_arguments(void **state)
 
 static void test_strerror_every_code(void **state)
 {
-	const int codes[] = {0, -EINVAL, -ENOMEM, -EDEADLK, -EAGAIN};
+	const int codes[] = {0, -EINVAL, -ENOMEM, -EDEADLK, -EAGAIN, -EBUSY};
 	const int unknown[] = {1, -1000, 12345, INT_MIN, INT_MAX, -ENOENT};
 	size_t i, j;
 
@@ -159,6 +182,7 @@ int main(void)
 		cmocka_unit_test(test_options_defaults_and_free),
 		cmocka_unit_test(test_options_null_is_einval),
 		cmocka_unit_test(test_options_capacity),
+		cmocka_unit_test(test_options_capacity_limit),
 		cmocka_unit_test(test_options_meta_not_freed_by_options_free),
 		cmocka_unit_test(test_options_meta_not_owned_when_new_fails),
 		cmocka_unit_test(test_new_bad_arguments),

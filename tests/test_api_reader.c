@@ -52,6 +52,38 @@ static void test_get_runs_callback_once(void **state)
 	evmap_writer_free(w);
 }
 
+struct refresh_in_get {
+	evmap_writer *w;
+	int rc;
+};
+
+static void refresh_from_get(const evmap_values *vs, void *meta, void *ctx)
+{
+	struct refresh_in_get *g = ctx;
+	(void)vs;
+	(void)meta;
+	g->rc = evmap_refresh(g->w);
+}
+
+/* evmap_get's callback runs inside a section: refresh there is refused. */
+static void test_get_callback_is_a_section(void **state)
+{
+	struct refresh_in_get g = {0};
+	evmap_reader *r;
+
+	(void)state;
+	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &g.w,
+				   &r),
+			 0);
+	assert_int_equal(evmap_insert(g.w, EVT_U64(1), EVT_U64(1)), 0);
+	assert_int_equal(evmap_refresh(g.w), 0);
+	assert_true(evmap_get(r, EVT_U64(1), refresh_from_get, &g));
+	assert_int_equal(g.rc, -EDEADLK);
+	assert_int_equal(evmap_refresh(g.w), 0);
+	evmap_reader_free(r);
+	evmap_writer_free(g.w);
+}
+
 static void test_values_accessors(void **state)
 {
 	evmap_writer *w;
@@ -158,6 +190,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_get_runs_callback_once),
+		cmocka_unit_test(test_get_callback_is_a_section),
 		cmocka_unit_test(test_values_accessors),
 		cmocka_unit_test(test_nested_sections_same_view),
 		cmocka_unit_test(test_handle_moves_between_threads),

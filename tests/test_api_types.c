@@ -174,6 +174,97 @@ static void test_cstr_copy_works(void **state)
 	evmap_writer_free(w);
 }
 
+static bool keep_all(const void *value, void *ctx)
+{
+	(void)value;
+	*(int *)ctx += 1;
+	return true;
+}
+
+/* The calls that only look items up reject a NULL cstr too. */
+static void test_cstr_rejects_null_lookups(void **state)
+{
+	evmap_writer *w;
+	evmap_reader *r;
+	int calls = 0;
+
+	(void)state;
+	assert_int_equal(evmap_new(&evmap_type_cstr, &evmap_type_cstr, NULL,
+				   &w, &r),
+			 0);
+	assert_int_equal(evmap_insert(w, "k", "v"), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_int_equal(evmap_remove_value(w, NULL, "v"), -EINVAL);
+	assert_int_equal(evmap_remove_value(w, "k", NULL), -EINVAL);
+	assert_int_equal(evmap_remove_key(w, NULL), -EINVAL);
+	assert_int_equal(evmap_fit(w, NULL), -EINVAL);
+	assert_int_equal(evmap_retain(w, NULL, keep_all, &calls), -EINVAL);
+	assert_int_equal(calls, 0);
+	assert_int_equal(evmap_pending(w), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_true(evmap_contains_value(r, "k", "v"));
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+}
+
+/* A copy of evmap_type_cstr is a custom type: NULL is an ordinary item. */
+static void test_cstr_copy_takes_null(void **state)
+{
+	const evmap_type copy = evmap_type_cstr;
+	evmap_writer *w;
+	evmap_reader *r;
+
+	(void)state;
+	assert_int_equal(evmap_new(&copy, &copy, NULL, &w, &r), 0);
+	assert_int_equal(evmap_insert(w, NULL, NULL), 0);
+	assert_int_equal(evmap_insert(w, "k", NULL), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_true(evmap_contains_value(r, NULL, NULL));
+	assert_true(evmap_contains_value(r, "k", NULL));
+	assert_int_equal(evmap_remove_key(w, NULL), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_false(evmap_contains_key(r, NULL));
+	assert_int_equal(evmap_len(r), 1);
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+}
+
+/* A clone that fails (NULL for a non-NULL item) is -ENOMEM; NULL cloned
+ * to NULL is not a failure. */
+static void *failing_clone(const void *item, void *ctx)
+{
+	(void)ctx;
+	if (item && strcmp(item, "fail") == 0)
+		return NULL;
+	return (void *)(uintptr_t)item;
+}
+
+static void test_clone_failure_is_enomem(void **state)
+{
+	const evmap_type values = {.clone = failing_clone};
+	evmap_writer *w;
+	evmap_reader *r;
+	static const char ok[] = "ok";
+
+	(void)state;
+	assert_int_equal(evmap_new(&evt_ct_type, &values, NULL, &w, &r), 0);
+	assert_int_equal(evmap_insert(w, "k", "fail"), -ENOMEM);
+	assert_int_equal(evmap_update(w, "k", "fail"), -ENOMEM);
+	assert_int_equal(evmap_pending(w), 0);
+	assert_int_equal(evmap_insert(w, "k", ok), 0);
+	assert_int_equal(evmap_insert(w, "k", NULL), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_int_equal(evmap_remove_value(w, "k", "fail"), -ENOMEM);
+	assert_int_equal(evmap_pending(w), 0);
+	assert_true(evmap_contains_value(r, "k", ok));
+	assert_true(evmap_contains_value(r, "k", NULL));
+	assert_int_equal(evt_len_of(r, "k"), 2);
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+	/* the keys cloned for the failed calls were freed */
+	evt_ct_assert_clean();
+}
+
 /* Iteration order of a map of strings: fixed by the seed. */
 static void key_order(uint64_t seed, bool seeded, char order[][8], size_t n)
 {
@@ -236,6 +327,9 @@ int main(void)
 		cmocka_unit_test(test_ptr_identity_and_null),
 		cmocka_unit_test(test_custom_type_minimal),
 		cmocka_unit_test(test_cstr_copy_works),
+		cmocka_unit_test(test_cstr_rejects_null_lookups),
+		cmocka_unit_test(test_cstr_copy_takes_null),
+		cmocka_unit_test(test_clone_failure_is_enomem),
 		cmocka_unit_test(test_hash_seed_reproducible),
 	};
 	return cmocka_run_group_tests_name("api_types", tests, NULL, NULL);

@@ -166,6 +166,63 @@ static void test_edeadlk_in_section_before_ready(void **state)
 	assert_int_equal(evmap_refresh(f->w), 0);
 }
 
+/* A section of another map on the same thread counts as the caller's own;
+ * retain checks its arguments before that. */
+static void test_edeadlk_in_section_of_other_map(void **state)
+{
+	struct fixture *f = *state;
+	evmap_writer *w2;
+	evmap_reader *r2;
+	int calls = 0;
+
+	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w2,
+				   &r2),
+			 0);
+	assert_int_equal(evmap_insert(f->w, EVT_U64(1), EVT_U64(1)), 0);
+	assert_null(evmap_enter(r2)); /* w2 never refreshed: still a section */
+	assert_int_equal(evmap_refresh(f->w), -EDEADLK);
+	assert_int_equal(evmap_try_refresh(f->w), -EDEADLK);
+	assert_int_equal(evmap_flush(f->w), -EDEADLK);
+	assert_int_equal(evmap_retain(f->w, EVT_U64(1), NULL, NULL), -EINVAL);
+	assert_int_equal(evmap_retain(f->w, EVT_U64(1), keep_all, &calls),
+			 -EDEADLK);
+	assert_int_equal(calls, 0);
+	assert_int_equal(evmap_pending(f->w), 1);
+	evmap_leave(r2);
+	assert_int_equal(evmap_refresh(f->w), 0);
+	assert_int_equal(evt_len_of(f->r, EVT_U64(1)), 1);
+	evmap_reader_free(r2);
+	evmap_writer_free(w2);
+}
+
+static void test_evict_more_than_present(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t i;
+
+	for (i = 0; i < 10; i++)
+		assert_int_equal(evmap_insert(f->w, EVT_U64(i), EVT_U64(i)), 0);
+	assert_int_equal(evmap_evict(f->w, SIZE_MAX, 7), 0);
+	assert_int_equal(evmap_refresh(f->w), 0);
+	assert_int_equal(evmap_len(f->r), 0);
+	assert_int_equal(evmap_refresh(f->w), 0);
+	assert_int_equal(evmap_len(f->r), 0);
+}
+
+/* More than a bag can ever hold (2^31 - 2 values): refused at once. */
+static void test_reserve_over_bag_limit(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(evmap_reserve(f->w, EVT_U64(1),
+				       ((size_t)1 << 31) - 1),
+			 -ENOMEM);
+	assert_int_equal(evmap_reserve(f->w, EVT_U64(1), UINT32_MAX), -ENOMEM);
+	assert_int_equal(evmap_pending(f->w), 0);
+	assert_int_equal(evmap_refresh(f->w), 0);
+	assert_false(evmap_contains_key(f->r, EVT_U64(1)));
+}
+
 static void test_evict_some_keys(void **state)
 {
 	struct fixture *f = *state;
@@ -446,6 +503,9 @@ int main(void)
 		T(test_try_refresh_without_readers),
 		T(test_edeadlk_inside_own_section),
 		T(test_edeadlk_in_section_before_ready),
+		T(test_edeadlk_in_section_of_other_map),
+		T(test_evict_more_than_present),
+		T(test_reserve_over_bag_limit),
 		T(test_evict_some_keys),
 		T(test_reserve_creates_key),
 		T(test_fit_keeps_contents),

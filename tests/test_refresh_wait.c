@@ -545,7 +545,7 @@ static void test_stress_refresh_after_every_write(void **state)
 		assert_int_equal(pthread_join(pooled[i], NULL), 0);
 
 	st = stats_of(s.w);
-	print_message("refreshes %zu: announced %" PRIu64 ", parked %" PRIu64
+	print_message("# refreshes %zu: announced %" PRIu64 ", parked %" PRIu64
 		      ", proven %" PRIu64 ", barriers %" PRIu64
 		      ", waited %" PRIu64 ", yields %" PRIu64
 		      "; sections %lu, sleeps %lu, hand-offs %lu\n",

@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_api_guards.c - what the library does when a program does something
+ * unusual, each case one a review found broken:
+ *  - writer calls made from inside a callback of the same map (retain's
+ *    keep, a type's hash) fail with -EBUSY and change nothing;
+ *  - an evmap_reserve whose room cannot be allocated does not make every
+ *    later refresh fail (allocation failure injection, internal library);
+ *  - a reader handle freed inside its own section ends that section;
+ *  - threads the application registers with liburcu itself: a thread that
+ *    lost its last handle and was unregistered by the application is
+ *    protected again by its next handle; a writer thread, and a thread
+ *    whose handles it freed itself, can be registered by the application
+ *    afterwards;
+ *  - fork() while another thread holds a reader handle: the child can
+ *    refresh, read and free the map.
+ */
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test_util.h"
+
+#include <urcu/urcu-memb.h>
+#include <urcu/call-rcu.h>
+
+#include "alloc.h"
+
+/* ---- writer calls from callbacks ---- */
+
+struct reentry {
+	evmap_writer *w;
+	int calls, busy;
+};
+
+static bool keep_odd_and_write(const void *value, void *ctx)
+{
+	struct reentry *re = ctx;
+	uint64_t n = EVT_NUM(value);
+
+	re->calls++;
+	/* "move expired values to another key": refused */
+	re->busy += evmap_insert(re->w, EVT_U64(99), value) == -EBUSY;
+	re->busy += evmap_update(re->w, EVT_U64(98), value) == -EBUSY;
+	re->busy += evmap_remove_key(re->w, EVT_U64(1)) == -EBUSY;
+	re->busy += evmap_reserve(re->w, EVT_U64(1), 10) == -EBUSY;
+	re->busy += evmap_evict(re->w, 1, 0) == -EBUSY;
+	re->busy += evmap_purge(re->w) == -EBUSY;
+	re->busy += evmap_set_meta(re->w, NULL) == -EBUSY;
+	re->busy += evmap_refresh(re->w) == -EBUSY;
+	re->busy += evmap_try_refresh(re->w) == -EBUSY;
+	re->busy += evmap_retain(re->w, EVT_U64(1), keep_odd_and_write, re) ==
+		    -EBUSY;
+	evmap_writer_free(re->w); /* ignored */
+	return n % 2 == 1;
+}
+
+static void test_writes_from_keep_fail_busy(void **state)
+{
+	struct reentry re = {0};
+	evmap_writer *w;
+	evmap_reader *r;
+	const evmap_view *v;
+
+	(void)state;
+	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
+				   &r),
+			 0);
+	re.w = w;
+	/* a log at capacity, so a reentrant append would move it */
+	for (uint64_t i = 1; i <= 64; i++)
+		assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(i)), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_int_equal(evmap_retain(w, EVT_U64(1), keep_odd_and_write, &re),
+			 0);
+	assert_int_equal(re.calls, 64);
+	assert_int_equal(re.busy, 64 * 10);
+	assert_int_equal(evmap_pending(w), 1); /* the retain alone */
+	/* both copies agree, generation after generation */
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(evmap_refresh(w), 0);
+		v = evmap_enter(r);
+		assert_int_equal(evmap_view_len(v), 1);
+		assert_null(evmap_view_get(v, EVT_U64(99)));
+		assert_null(evmap_view_get(v, EVT_U64(98)));
+		assert_int_equal(evmap_values_len(evmap_view_get(v, EVT_U64(1))),
+				 32);
+		for (uint64_t i = 1; i <= 64; i++)
+			assert_int_equal(evmap_values_contains(
+					     evmap_view_get(v, EVT_U64(1)),
+					     EVT_U64(i)),
+					 i % 2 == 1);
+		evmap_leave(r);
+	}
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+}
+
+static evmap_writer *hashing_writer;
+static int hash_busy;
+
+static uint64_t hash_and_refresh(const void *item, void *ctx)
+{
+	(void)ctx;
+	if (hashing_writer)
+		hash_busy += evmap_refresh(hashing_writer) == -EBUSY;
+	return (uint64_t)(uintptr_t)item;
+}
+
+static void test_refresh_from_hash_fails_busy(void **state)
+{
+	const evmap_type key_type = {.hash = hash_and_refresh};
+	evmap_writer *w;
+	evmap_reader *r;
+
+	(void)state;
+	assert_int_equal(evmap_new(&key_type, &evmap_type_u64, NULL, &w, &r), 0);
+	hashing_writer = w;
+	assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(1)), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	hashing_writer = NULL;
+	assert_true(hash_busy >= 1);
+	assert_int_equal(evmap_generation(w), 1);
+	assert_true(evmap_contains_key(r, EVT_U64(1)));
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+}
+
+/* ---- a reserve that cannot be had ---- */
+
+static bool fail_huge(size_t size, void *ctx)
+{
+	(void)ctx;
+	return size >= ((size_t)1 << 30);
+}
+
+static void test_reserve_out_of_memory_does_not_wedge(void **state)
+{
+	evmap_writer *w;
+	evmap_reader *r;
+
+	(void)state;
+	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
+				   &r),
+			 0);
+	evmap__alloc_set_failure_hook(fail_huge, NULL);
+	assert_int_equal(evmap_reserve(w, EVT_U64(1), ((size_t)1 << 31) - 2), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(7)), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	evmap__alloc_set_failure_hook(NULL, NULL);
+	assert_true(evmap_contains_value(r, EVT_U64(1), EVT_U64(7)));
+	assert_int_equal(evmap_len(r), 1);
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+}
+
+/* ---- a handle freed inside its own section ---- */
+
+static void test_reader_free_inside_own_section_ends_it(void **state)
+{
+	evmap_writer *w;
+	evmap_reader *r, *r2;
+
+	(void)state;
+	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
+				   &r),
+			 0);
+	r2 = evmap_reader_clone(r);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_non_null(evmap_enter(r2));
+	assert_non_null(evmap_enter(r2)); /* nested */
+	evmap_reader_free(r2);
+	/* the thread is out of every section: refresh does not refuse, and
+	 * destruction's grace period does not wait for ever */
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+}
+
+/* ---- threads registered by the application ---- */
+
+struct app_thread {
+	evmap_writer *w;
+	evmap_reader *origin;
+	evmap_reader *handle; /* given away to the main thread */
+	int try_inside;       /* evmap_try_refresh inside the new section */
+	struct evt_event handed, freed;
+};
+
+static void *app_registered_reader(void *arg)
+{
+	struct app_thread *a = arg;
+	evmap_reader *r2;
+
+	urcu_memb_register_thread();
+	a->handle = evmap_reader_clone(a->origin);
+	evmap_enter(a->handle);
+	evmap_leave(a->handle);
+	evt_event_set(&a->handed);
+	evt_event_wait(&a->freed); /* the main thread freed it */
+	urcu_memb_unregister_thread(); /* it holds no handle: allowed */
+	r2 = evmap_reader_clone(a->origin);
+	evmap_enter(r2);
+	/* protected: this thread is inside a section again */
+	a->try_inside = evmap_try_refresh(a->w);
+	evmap_leave(r2);
+	evmap_reader_free(r2);
+	return NULL;
+}
+
+static void test_thread_unregistered_by_application_is_protected_again(
+	void **state)
+{
+	struct app_thread a = {0};
+	evmap_reader *r;
+	pthread_t t;
+
+	(void)state;
+	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &a.w,
+				   &r),
+			 0);
+	a.origin = r;
+	assert_int_equal(evmap_refresh(a.w), 0);
+	evt_event_init(&a.handed);
+	evt_event_init(&a.freed);
+	assert_int_equal(pthread_create(&t, NULL, app_registered_reader, &a), 0);
+	evt_event_wait(&a.handed);
+	evmap_reader_free(a.handle); /* its last handle, freed elsewhere */
+	evt_event_set(&a.freed);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(a.try_inside, -EDEADLK);
+	evt_event_destroy(&a.handed);
+	evt_event_destroy(&a.freed);
+	evmap_reader_free(r);
+	evmap_writer_free(a.w);
+}
+
+static void *writer_then_register(void *arg)
+{
+	evmap_writer *w;
+	evmap_reader *r;
+
+	if (evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w, &r) != 0)
+		return NULL;
+	for (int i = 0; i < 4; i++) {
+		evmap_insert(w, EVT_U64(i), EVT_U64(i));
+		evmap_refresh(w);
+	}
+	evmap_enter(r); /* a reader handle used here, and freed here */
+	evmap_leave(r);
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+	/* libevmap left nothing registered: this must not abort */
+	urcu_memb_register_thread();
+	urcu_memb_unregister_thread();
+	return arg;
+}
+
+static void test_writer_thread_can_register_afterwards(void **state)
+{
+	pthread_t t;
+	void *ret = NULL;
+	int token;
+
+	(void)state;
+	assert_int_equal(pthread_create(&t, NULL, writer_then_register, &token),
+			 0);
+	assert_int_equal(pthread_join(t, &ret), 0);
+	assert_ptr_equal(ret, &token);
+}
+
+/* ---- fork ---- */
+
+struct holder {
+	evmap_reader *r;
+	struct evt_event ready, done;
+};
+
+static void *hold_handle(void *arg)
+{
+	struct holder *h = arg;
+
+	evmap_enter(h->r);
+	evmap_leave(h->r);
+	evt_event_set(&h->ready);
+	evt_event_wait(&h->done);
+	evmap_reader_free(h->r);
+	return NULL;
+}
+
+static int child_uses_map(evmap_writer *w, evmap_reader *r)
+{
+	for (uint64_t i = 0; i < 100; i++) {
+		if (evmap_update(w, EVT_U64(1), EVT_U64(i)) != 0 ||
+		    evmap_refresh(w) != 0)
+			return 1;
+		if (!evmap_contains_value(r, EVT_U64(1), EVT_U64(i)))
+			return 2;
+	}
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+	return 0;
+}
+
+static void test_fork_while_another_thread_holds_a_handle(void **state)
+{
+	struct holder h;
+	evmap_writer *w;
+	evmap_reader *r;
+	pthread_t t;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
+				   &r),
+			 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	h.r = evmap_reader_clone(r);
+	evt_event_init(&h.ready);
+	evt_event_init(&h.done);
+	assert_int_equal(pthread_create(&t, NULL, hold_handle, &h), 0);
+	evt_event_wait(&h.ready);
+	/* the rule the header states: liburcu's call_rcu fork hooks */
+	call_rcu_before_fork_memb();
+	pid = fork();
+	if (pid == 0) {
+		call_rcu_after_fork_child_memb();
+		_exit(child_uses_map(w, r));
+	}
+	call_rcu_after_fork_parent_memb();
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	evt_event_set(&h.done);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	evt_event_destroy(&h.ready);
+	evt_event_destroy(&h.done);
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_writes_from_keep_fail_busy),
+		cmocka_unit_test(test_refresh_from_hash_fails_busy),
+		cmocka_unit_test(test_reserve_out_of_memory_does_not_wedge),
+		cmocka_unit_test(test_reader_free_inside_own_section_ends_it),
+		cmocka_unit_test(
+			test_thread_unregistered_by_application_is_protected_again),
+		cmocka_unit_test(test_writer_thread_can_register_afterwards),
+		cmocka_unit_test(test_fork_while_another_thread_holds_a_handle),
+	};
+
+	return cmocka_run_group_tests_name("api guards", tests, NULL, NULL);
+}
