@@ -16,6 +16,17 @@
 #include "table.h"
 #include "types.h"
 
+/*
+ * 64-bit hosts only: slot counts, bag indexes and the u64 item type assume
+ * a 64-bit size_t and pointer, and the section and published words are
+ * 64-bit atomics read and written without locks. (debian/control lists
+ * the 64-bit architectures; README "Dependencies" says so.)
+ */
+_Static_assert(sizeof(void *) == 8 && sizeof(size_t) == 8,
+	       "libevmap supports 64-bit hosts only");
+_Static_assert(__atomic_always_lock_free(sizeof(uint64_t), 0),
+	       "libevmap needs lock-free 64-bit atomics");
+
 struct evmap_view {
 	struct evmap__table table;
 	void *meta;
