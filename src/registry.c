@@ -278,8 +278,12 @@ static bool park_and_prove(struct evmap__shared *s, uint64_t gen,
 	evmap_reader *h;
 
 	for (h = __atomic_load_n(&s->handles, __ATOMIC_ACQUIRE); h; h = h->next)
-		if (h->clear_gen != gen && judge(h, gen, st) == OUTSIDE_OLD)
+		if (h->clear_gen != gen && judge(h, gen, st) == OUTSIDE_OLD) {
+			/* verified again only once the barrier succeeded
+			 * (tests/model: BARRIER_MAY_FAIL) */
+			h->park_verified = false;
 			__atomic_store_n(&h->parked, 1, __ATOMIC_RELAXED);
+		}
 	stat_inc(&st->barriers);
 	if (!evmap__rcu_barrier())
 		return false;
