@@ -42,6 +42,7 @@
  * PLT indirection (about a nanosecond per call).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -57,6 +58,7 @@
 #include <ck_hs.h>
 
 #include "evmap.h"
+#include "registry.h"
 #include "table.h"
 #include "types.h"
 
@@ -268,6 +270,17 @@ static int evmap_setup(struct run *run)
 
 static void evmap_teardown(struct run *run)
 {
+	if (getenv("EVMAP_BENCH_WAIT_STATS")) {
+		struct evmap__wait_stats st;
+
+		evmap__writer_wait_stats(run->writer, &st);
+		fprintf(stderr,
+			"# wait: %" PRIu64 " waits, %" PRIu64 " announced, %" PRIu64
+			" parked, %" PRIu64 " proven, %" PRIu64 " barriers, %" PRIu64
+			" waited, %" PRIu64 " yields\n",
+			st.waits, st.announced, st.parked, st.proven, st.barriers,
+			st.waited, st.yields);
+	}
 	evmap_reader_free(run->reader);
 	evmap_writer_free(run->writer);
 }

@@ -3,6 +3,7 @@
 #include "alloc.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 
 static evmap__alloc_failure_hook failure_hook;
 static void *failure_hook_ctx;
@@ -41,6 +42,21 @@ void *evmap__aligned_alloc(size_t alignment, size_t size)
 	void *p;
 	if (should_fail(size) || posix_memalign(&p, alignment, size) != 0)
 		return NULL;
+	return p;
+}
+
+void *evmap__alloc_large(size_t size)
+{
+	const size_t huge = (size_t)2 << 20;
+	void *p;
+
+	if (size < 2 * huge)
+		return evmap__malloc(size);
+	if (should_fail(size) || posix_memalign(&p, huge, size) != 0)
+		return NULL;
+	/* Before the first touch, so that faults can map huge pages. Only
+	 * advice: an error (no THP in this kernel) changes nothing. */
+	(void)madvise(p, size & ~(huge - 1), MADV_HUGEPAGE);
 	return p;
 }
 

@@ -23,6 +23,14 @@ void *evmap__calloc(size_t count, size_t size);
 void *evmap__realloc(void *ptr, size_t size);
 /* Cache-line aligned allocation (reader handles: no false sharing). */
 void *evmap__aligned_alloc(size_t alignment, size_t size);
+/*
+ * A large array (hash table slots), not yet touched: from 4 MiB on it is
+ * 2 MiB aligned and advised for transparent huge pages, so that lookups
+ * spread over a big sparse table do not pay a TLB miss each (the kernel's
+ * THP mode "madvise", Debian's default, needs the advice). Free with
+ * evmap__free.
+ */
+void *evmap__alloc_large(size_t size);
 void evmap__free(void *ptr);
 
 /* *out = a * b; false on overflow. */

@@ -32,7 +32,7 @@ size_t evmap__table_slots_for(size_t keys)
 
 static evmap__slot *alloc_slots(size_t count)
 {
-	evmap__slot *slots = evmap__malloc(count * sizeof(*slots));
+	evmap__slot *slots = evmap__alloc_large(count * sizeof(*slots));
 	if (!slots)
 		return NULL;
 	for (size_t i = 0; i < count; i++)
