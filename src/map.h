@@ -27,11 +27,17 @@ _Static_assert(sizeof(void *) == 8 && sizeof(size_t) == 8,
 _Static_assert(__atomic_always_lock_free(sizeof(uint64_t), 0),
 	       "libevmap needs lock-free 64-bit atomics");
 
+/*
+ * One copy. The table header is what every lookup reads: it has a cache
+ * line of its own, which the writer writes only when the table grows or
+ * shrinks or its key count changes (never while readers use the copy).
+ * meta and generation, written at every publication, sit on the next line.
+ */
 struct evmap_view {
 	struct evmap__table table;
-	void *meta;
+	void *meta __attribute__((aligned(64)));
 	uint64_t generation; /* when it was last published; 0 = never */
-};
+} __attribute__((aligned(64)));
 
 /* The map's shell, shared by the writer and every reader handle. */
 struct evmap__shared {

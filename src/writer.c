@@ -24,8 +24,8 @@
 #include "registry.h"
 
 struct evmap_writer {
-	struct evmap__shared *shared;
 	struct evmap_view copies[2];
+	struct evmap__shared *shared;
 	struct evmap_view *standby;
 	struct evmap__oplog log;
 	size_t published_end;
@@ -109,7 +109,11 @@ EVMAP_EXPORT int evmap_new(const evmap_type *key_type,
 	shared = evmap__aligned_alloc(64, sizeof(*shared));
 	if (shared)
 		memset(shared, 0, sizeof(*shared));
-	w = evmap__calloc(1, sizeof(*w));
+	/* aligned: the copies' lines are not shared with the writer's own
+	 * fields, which change at every write */
+	w = evmap__aligned_alloc(64, sizeof(*w));
+	if (w)
+		memset(w, 0, sizeof(*w));
 	if (!shared || !w)
 		goto nomem;
 	evmap__item_type_init(&shared->types.key, key_type, seed);
