@@ -24,10 +24,19 @@
  * stay alive while visible and be freed once, and after every refresh the
  * other copy is published too and must hold exactly the same items.
  *
+ * With EVMAP_FUZZ_READER=1 in the environment, one more thread reads every
+ * map the input builds, from creation to after destruction, through its
+ * own handle: in each section every key and value it iterates must be
+ * alive, the length must match the iteration, the meta must be alive and
+ * the generation must never go back (a use after free is also ASan's to
+ * report). evmap_try_refresh may then return -EAGAIN at any time.
+ *
  * Built by meson with replay.c (test 'fuzz-corpus') and by build-fuzzer.sh
  * with libFuzzer.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -275,6 +284,136 @@ static bool key_equal(const struct model_key *a, const struct model_key *b)
 /* ------------------------------------------------------------------ */
 /* One fuzz run                                                       */
 /* ------------------------------------------------------------------ */
+
+/* ------------------------------------------------------------------ */
+/* The concurrent reader (EVMAP_FUZZ_READER=1)                        */
+/* ------------------------------------------------------------------ */
+
+static struct {
+	int mode;             /* -1 unknown, 0 off, 1 on */
+	pthread_t thread;
+	evmap_reader *handle; /* atomic: its handle of the current map */
+	unsigned long loops;  /* atomic: iterations finished */
+} bg = {.mode = -1};
+
+static bool concurrent_reader_on(void)
+{
+	return bg.mode == 1;
+}
+
+static bool alive_item(const void *p)
+{
+	const struct item *it = p;
+
+	return it && __atomic_load_n(&it->magic, __ATOMIC_RELAXED) == ITEM_MAGIC;
+}
+
+/* One section's snapshot invariants; no callback of the map is called
+ * (hash and equal of the chaos mode are not thread-safe). */
+static void bg_check(evmap_reader *r, bool heap_keys, uint64_t *last_gen)
+{
+	const evmap_view *v = evmap_enter(r);
+	const evmap_values *vs;
+	const struct meta *m;
+	const void *key;
+	evmap_iter it;
+	size_t keys = 0;
+
+	if (v) {
+		if (evmap_view_generation(v) < *last_gen) {
+			fprintf(stderr, "fuzz_ops: reader: generation went back\n");
+			abort();
+		}
+		*last_gen = evmap_view_generation(v);
+		evmap_view_iter(v, &it);
+		while (evmap_iter_next(&it, &key, &vs)) {
+			keys++;
+			if (heap_keys && !alive_item(key)) {
+				fprintf(stderr, "fuzz_ops: reader: a freed key\n");
+				abort();
+			}
+			for (size_t i = 0; i < evmap_values_len(vs); i++) {
+				if (!alive_item(evmap_values_at(vs, i))) {
+					fprintf(stderr,
+						"fuzz_ops: reader: a freed value\n");
+					abort();
+				}
+			}
+		}
+		m = evmap_view_meta(v);
+		if (keys != evmap_view_len(v) ||
+		    (m && __atomic_load_n(&m->magic, __ATOMIC_RELAXED) !=
+				  META_MAGIC)) {
+			fprintf(stderr, "fuzz_ops: reader: length or meta\n");
+			abort();
+		}
+	}
+	evmap_leave(r);
+}
+
+static bool bg_heap_keys; /* atomic: of the current map */
+
+static void *bg_main(void *arg)
+{
+	evmap_reader *last = NULL;
+	uint64_t last_gen = 0;
+
+	(void)arg;
+	for (;;) {
+		evmap_reader *r = __atomic_load_n(&bg.handle, __ATOMIC_SEQ_CST);
+
+		if (r != last)
+			last_gen = 0;
+		last = r;
+		if (r)
+			bg_check(r, __atomic_load_n(&bg_heap_keys,
+						    __ATOMIC_RELAXED),
+				 &last_gen);
+		__atomic_add_fetch(&bg.loops, 1, __ATOMIC_SEQ_CST);
+		if (!r)
+			sched_yield();
+	}
+	return NULL;
+}
+
+/* Wait until the reader began a new iteration after now. */
+static void bg_sync(void)
+{
+	unsigned long seen = __atomic_load_n(&bg.loops, __ATOMIC_SEQ_CST);
+
+	while (__atomic_load_n(&bg.loops, __ATOMIC_SEQ_CST) < seen + 2)
+		sched_yield();
+}
+
+/* Give the reader a handle of @r's map (no failure armed: its first
+ * section may allocate its thread's record). */
+static void bg_attach(evmap_reader *r, bool heap_keys)
+{
+	if (bg.mode < 0) {
+		const char *env = getenv("EVMAP_FUZZ_READER");
+
+		bg.mode = env && strcmp(env, "1") == 0;
+		if (bg.mode && pthread_create(&bg.thread, NULL, bg_main, NULL))
+			bg.mode = 0;
+	}
+	if (!bg.mode)
+		return;
+	__atomic_store_n(&bg_heap_keys, heap_keys, __ATOMIC_RELAXED);
+	__atomic_store_n(&bg.handle, evmap_reader_clone(r), __ATOMIC_SEQ_CST);
+	bg_sync();
+}
+
+/* Take the handle back (after the writer was freed) and free it. */
+static void bg_detach(void)
+{
+	evmap_reader *r;
+
+	if (!bg.mode)
+		return;
+	r = __atomic_exchange_n(&bg.handle, NULL, __ATOMIC_SEQ_CST);
+	bg_sync();
+	evmap_reader_free(r);
+}
 
 struct run {
 	evmap_writer *w;
@@ -971,7 +1110,8 @@ static void run_op(struct run *rn, int op)
 	}
 	case OP_TRY_REFRESH: {
 		int r = evmap_try_refresh(rn->w);
-		if (rn->held_depth > 0 && r == -EAGAIN)
+		if ((rn->held_depth > 0 || concurrent_reader_on()) &&
+		    r == -EAGAIN)
 			break;
 		do_refresh(rn, r, "try_refresh");
 		break;
@@ -1078,6 +1218,7 @@ static void run_init(struct run *rn, const uint8_t *data, size_t size)
 	evmap_options_free(o);
 	rn->held_r = evmap_reader_clone(rn->r);
 	CHECK(rn->held_r != NULL);
+	bg_attach(rn->r, rn->heap_keys);
 	if (cfg & 8) {
 		/* Ready at once: the first refresh publishes the empty map. */
 		CHECK(evmap_refresh(rn->w) == 0);
@@ -1106,6 +1247,7 @@ static void run_fini(struct run *rn)
 	CHECK(items_live == 0, "%ld items leaked (or freed twice, if < 0)",
 	      items_live);
 	CHECK(metas_live == 0, "%ld metas leaked", metas_live);
+	bg_detach();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # run-fuzzer.sh - build the libFuzzer binary and fuzz for SECONDS.
 #
-# Usage: bash tests/fuzz/run-fuzzer.sh SECONDS
+# Usage: bash tests/fuzz/run-fuzzer.sh SECONDS [--reader]
+# --reader: with a concurrent reader thread checking snapshot invariants
+# (EVMAP_FUZZ_READER=1, see fuzz_ops.c).
 # Runs over a scratch copy of tests/fuzz/corpus (the committed corpus is
 # not modified), fails on any finding (crash, leak, failed model check,
 # sanitizer report) and prints the last status line: executions, cov: and
@@ -11,7 +13,10 @@
 # tests/fuzz/corpus/ as regress-NAME.bin.
 set -euo pipefail
 
-seconds=${1:?usage: run-fuzzer.sh SECONDS}
+seconds=${1:?usage: run-fuzzer.sh SECONDS [--reader]}
+if [ "${2:-}" = --reader ]; then
+	export EVMAP_FUZZ_READER=1
+fi
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 work=$root/build-fuzz
 bin=$work/fuzz_ops
