@@ -328,7 +328,12 @@ EVMAP_EXPORT int evmap_new(const evmap_type *key_type,
  * operations included). Reader handles stay valid until evmap_reader_free().
  * Must not be called by a thread inside a read section: if it is, the map
  * is unpublished at once and its memory is freed later, from liburcu's
- * call_rcu thread, once no reader can see it.
+ * call_rcu thread, once no reader can see it. That deferred destruction
+ * still calls the types' free and the meta_free: keep the types (and
+ * their ctx) alive until liburcu's urcu_memb_barrier() has returned, which
+ * waits for it, and call that before dlclose() or exit if nothing is to
+ * leak. Waiting for readers is a liburcu grace period: unlike refresh, it
+ * also waits for readers of other maps that are inside a section.
  */
 EVMAP_EXPORT void evmap_writer_free(evmap_writer *w);
 

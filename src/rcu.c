@@ -178,14 +178,41 @@ void evmap__rcu_wake_up_gp(void)
 		      NULL, 0);
 }
 
+/*
+ * Which membarrier command to use. liburcu sets has_sys_membarrier on
+ * kernels that only have MEMBARRIER_CMD_SHARED (4.3 to 4.13) without
+ * registering for the private expedited command, which then always fails:
+ * ask the kernel once, register (idempotent) where private expedited
+ * exists, else use the shared command; with neither, readers that rely on
+ * membarrier cannot be ordered from here, and the barrier fails (refresh
+ * then waits for a grace period instead).
+ */
+static int barrier_cmd; /* 0: none usable */
+static pthread_once_t barrier_once = PTHREAD_ONCE_INIT;
+
+static void choose_barrier(void)
+{
+	long mask = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0);
+
+	if (mask < 0)
+		return;
+	if ((mask & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+	    syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+		    0) == 0)
+		barrier_cmd = MEMBARRIER_CMD_PRIVATE_EXPEDITED;
+	else if (mask & MEMBARRIER_CMD_SHARED)
+		barrier_cmd = MEMBARRIER_CMD_SHARED;
+}
+
 bool evmap__rcu_barrier(void)
 {
 	if (!urcu_memb_has_sys_membarrier) {
+		/* readers fence in every read lock (rcu.h) */
 		cmm_smp_mb();
 		return true;
 	}
-	return syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) ==
-	       0;
+	pthread_once(&barrier_once, choose_barrier);
+	return barrier_cmd && syscall(__NR_membarrier, barrier_cmd, 0) == 0;
 }
 
 bool evmap__rcu_in_section(void)

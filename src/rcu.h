@@ -113,6 +113,12 @@ static inline void evmap__rcu_read_lock(struct evmap__rcu_binding *b)
 		urcu_memb_smp_mb_slave();
 	} else {
 		__atomic_store_n(&rd->ctr, tmp + URCU_GP_COUNT, __ATOMIC_RELAXED);
+		/* Not needed by liburcu, but by the section word: without
+		 * membarrier, this fence is what orders its "inside" store
+		 * before the loads of the section, also when the thread is
+		 * already inside another section (registry.c, rule C). With
+		 * membarrier it is a compiler barrier. */
+		urcu_memb_smp_mb_slave();
 	}
 }
 

@@ -45,7 +45,9 @@ EVMAP_EXPORT void evmap_reader_free(evmap_reader *r)
 		return;
 	/* Inside one of its own sections (on this thread): end it first,
 	 * or this thread's liburcu section would never end. */
-	if (r->depth > 0 && r->binding.owner == evmap__rcu_self()) {
+	if (r->depth > 0 &&
+	    __atomic_load_n(&r->binding.owner, __ATOMIC_RELAXED) ==
+		    evmap__rcu_self()) {
 		r->depth = 0;
 		r->view = NULL;
 		evmap__section_end(r);

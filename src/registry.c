@@ -95,9 +95,12 @@
  * the head with a compare-and-swap (any thread); only the writer unlinks
  * (non-head nodes by a plain store, the head by a compare-and-swap), so
  * the writer never waits for a thread that creates or frees a handle. A
- * handle pushed after the writer read the head cannot be inside the old
- * copy: its push (a full barrier) follows the writer's fenced publication,
- * so its sections load the new view. At destruction the writer closes the
+ * handle the writer's walk does not see cannot be inside the old copy:
+ * it is born parked, so its first section un-parks with a full fence
+ * after its "inside" store, and its push (a seq_cst compare-and-swap)
+ * came after the writer's fenced load of the head; store-buffering with
+ * fences on both sides then makes that section's load of
+ * shared->published see the publication the writer fenced before. At destruction the writer closes the
  * list, and every handle still alive becomes an orphan that frees itself.
  */
 #include "registry.h"
@@ -277,8 +280,11 @@ static bool park_and_prove(struct evmap__shared *s, uint64_t gen,
 {
 	evmap_reader *h;
 
+	struct evmap__wait_stats uncounted = {0}; /* judged again below */
+
 	for (h = __atomic_load_n(&s->handles, __ATOMIC_ACQUIRE); h; h = h->next)
-		if (h->clear_gen != gen && judge(h, gen, st) == OUTSIDE_OLD) {
+		if (h->clear_gen != gen &&
+		    judge(h, gen, &uncounted) == OUTSIDE_OLD) {
 			/* verified again only once the barrier succeeded
 			 * (tests/model: BARRIER_MAY_FAIL) */
 			h->park_verified = false;
