@@ -43,16 +43,17 @@ struct evmap_view {
 struct evmap__shared {
 	/* Written by the writer at every refresh, read at every section:
 	 * alone on its line. (generation << 1) | index in copies[] of the
-	 * published copy; 0: none (before the first refresh and after
-	 * destruction). One word, so a reader learns the view and its
+	 * published copy; 0: none yet, 1: destroyed (generation 0 is never
+	 * published). One word, so a reader learns the view and its
 	 * generation with one load. */
 	uint64_t published __attribute__((aligned(64)));
+#define EVMAP__PUBLISHED_NONE UINT64_C(0)      /* before the first refresh */
+#define EVMAP__PUBLISHED_DESTROYED UINT64_C(1) /* after evmap_writer_free */
 	/* Read-only after creation. */
 	struct evmap_view *copies[2] __attribute__((aligned(64)));
 	struct evmap__types types;
-	/* Written when handles come and go, and at destruction. */
+	/* Written when handles come and go. */
 	unsigned long refs __attribute__((aligned(64))); /* atomic */
-	int destroyed;                /* atomic */
 	struct evmap_reader *handles; /* atomic: the registry (registry.c) */
 };
 

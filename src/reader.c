@@ -197,7 +197,8 @@ EVMAP_EXPORT size_t evmap_len(evmap_reader *r)
 
 EVMAP_EXPORT bool evmap_is_destroyed(evmap_reader *r)
 {
-	return r && __atomic_load_n(&r->shared->destroyed, __ATOMIC_ACQUIRE);
+	return r && __atomic_load_n(&r->shared->published, __ATOMIC_ACQUIRE) ==
+			    EVMAP__PUBLISHED_DESTROYED;
 }
 
 EVMAP_EXPORT bool evmap_get(evmap_reader *r, const void *key,

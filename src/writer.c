@@ -590,9 +590,11 @@ EVMAP_EXPORT void evmap_writer_free(evmap_writer *w)
 		return; /* from inside a callback of this map: ignored */
 	w->busy = true; /* the frees below run callbacks */
 	in_section = evmap__rcu_in_section();
-	/* destroyed first: a reader that finds no view then sees why */
-	__atomic_store_n(&w->shared->destroyed, 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&w->shared->published, 0, __ATOMIC_RELEASE);
+	/* One store says both "no view" and "destroyed", so a reader that
+	 * saw either never sees the other contradict it (two variables
+	 * cannot be ordered both ways). */
+	__atomic_store_n(&w->shared->published, EVMAP__PUBLISHED_DESTROYED,
+			 __ATOMIC_RELEASE);
 	evmap__registry_close(w->shared);
 	if (in_section) {
 		/* Waiting here would wait for ourselves. If even the deferral
