@@ -39,6 +39,14 @@ EVMAP_EXPORT evmap_reader *evmap_reader_clone(const evmap_reader *r)
 	return evmap__reader_new(r->shared);
 }
 
+/* The outermost evmap_leave(), also for nested sections at once. */
+static void end_outermost_section(evmap_reader *r)
+{
+	r->depth = 0;
+	r->view = NULL;
+	evmap__section_end(r);
+}
+
 EVMAP_EXPORT void evmap_reader_free(evmap_reader *r)
 {
 	if (!r)
@@ -47,11 +55,8 @@ EVMAP_EXPORT void evmap_reader_free(evmap_reader *r)
 	 * or this thread's liburcu section would never end. */
 	if (r->depth > 0 &&
 	    __atomic_load_n(&r->binding.owner, __ATOMIC_RELAXED) ==
-		    evmap__rcu_self()) {
-		r->depth = 0;
-		r->view = NULL;
-		evmap__section_end(r);
-	}
+		    evmap__rcu_self())
+		end_outermost_section(r);
 	evmap__rcu_unbind(&r->binding);
 	evmap__registry_free(r);
 }
@@ -74,8 +79,7 @@ EVMAP_EXPORT void evmap_leave(evmap_reader *r)
 {
 	if (!r || r->depth == 0 || --r->depth > 0)
 		return;
-	r->view = NULL;
-	evmap__section_end(r);
+	end_outermost_section(r);
 }
 
 /* ---- views ---- */

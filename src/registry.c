@@ -196,27 +196,28 @@ static inline void stat_inc(uint64_t *counter)
 			 __ATOMIC_RELAXED);
 }
 
-enum verdict { CLEAR, INSIDE_OLD, OUTSIDE_OLD };
+enum verdict {
+	CLEAR_FREED,     /* freed: it has no section */
+	CLEAR_ANNOUNCED, /* rule A */
+	CLEAR_PARKED,    /* rule B */
+	INSIDE_OLD,
+	OUTSIDE_OLD,
+};
 
-static enum verdict judge(evmap_reader *h, uint64_t gen,
-			  struct evmap__wait_stats *st)
+static enum verdict judge(evmap_reader *h, uint64_t gen)
 {
 	uint64_t word;
 
 	if (__atomic_load_n(&h->state, __ATOMIC_ACQUIRE) != HANDLE_LIVE)
-		return CLEAR; /* freed: it has no section */
-	word = __atomic_load_n(&h->section, __ATOMIC_ACQUIRE); /* rule A */
-	if (evmap__section_generation(word) >= gen) {
-		stat_inc(&st->announced);
-		return CLEAR;
-	}
+		return CLEAR_FREED;
+	word = __atomic_load_n(&h->section, __ATOMIC_ACQUIRE);
+	if (evmap__section_generation(word) >= gen)
+		return CLEAR_ANNOUNCED;
 	if (word & EVMAP__SECTION_INSIDE)
 		return INSIDE_OLD;
-	/* rule B: the flag is loaded after the word (ordered by acquire) */
-	if (h->park_verified && __atomic_load_n(&h->parked, __ATOMIC_RELAXED)) {
-		stat_inc(&st->parked);
-		return CLEAR;
-	}
+	/* the flag is loaded after the word (ordered by acquire) */
+	if (h->park_verified && __atomic_load_n(&h->parked, __ATOMIC_RELAXED))
+		return CLEAR_PARKED;
 	return OUTSIDE_OLD;
 }
 
@@ -258,8 +259,16 @@ static void judge_all(struct evmap__shared *s, uint64_t gen,
 	     h; h = h->next) {
 		if (h->clear_gen == gen)
 			continue;
-		switch (judge(h, gen, st)) {
-		case CLEAR:
+		switch (judge(h, gen)) {
+		case CLEAR_ANNOUNCED:
+			stat_inc(&st->announced);
+			h->clear_gen = gen;
+			break;
+		case CLEAR_PARKED:
+			stat_inc(&st->parked);
+			h->clear_gen = gen;
+			break;
+		case CLEAR_FREED:
 			h->clear_gen = gen;
 			break;
 		case INSIDE_OLD:
@@ -280,11 +289,8 @@ static bool park_and_prove(struct evmap__shared *s, uint64_t gen,
 {
 	evmap_reader *h;
 
-	struct evmap__wait_stats uncounted = {0}; /* judged again below */
-
 	for (h = __atomic_load_n(&s->handles, __ATOMIC_ACQUIRE); h; h = h->next)
-		if (h->clear_gen != gen &&
-		    judge(h, gen, &uncounted) == OUTSIDE_OLD) {
+		if (h->clear_gen != gen && judge(h, gen) == OUTSIDE_OLD) {
 			/* verified again only once the barrier succeeded
 			 * (tests/model: BARRIER_MAY_FAIL) */
 			h->park_verified = false;
@@ -310,22 +316,13 @@ static bool park_and_prove(struct evmap__shared *s, uint64_t gen,
 	return true;
 }
 
-static void pause_cpu(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
-}
-
 /* The @polls'th time nothing was left to do but wait: spin, then yield,
  * then sleep, longer each time up to SLEEP_MAX_NS. */
 static void back_off(unsigned int polls, struct evmap__wait_stats *st)
 {
 	if (polls < SPIN_POLLS) {
 		for (int i = 0; i < 8; i++)
-			pause_cpu();
+			caa_cpu_relax();
 		return;
 	}
 	stat_inc(&st->yields);

@@ -58,8 +58,9 @@ evmap__section_begin(evmap_reader *r)
 	if (caa_unlikely(__atomic_load_n(&r->parked, __ATOMIC_RELAXED)))
 		evmap__section_unpark(r, word);
 	published = __atomic_load_n(&s->published, __ATOMIC_ACQUIRE);
-	if (published <= EVMAP__PUBLISHED_DESTROYED)
-		return NULL; /* none yet, or destroyed */
+	if (published == EVMAP__PUBLISHED_NONE ||
+	    published == EVMAP__PUBLISHED_DESTROYED)
+		return NULL;
 	/* published is (generation << 1) | copy: announcing it is setting
 	 * its low bit */
 	if ((published | EVMAP__SECTION_INSIDE) != word)
