@@ -642,14 +642,20 @@ static void check_copies_agree(struct run *rn)
 }
 
 /* The reader sees rn->published; the writer's counters agree. */
+/* The writer's own counters against the model. */
+CHECKER static void check_writer_counters(struct run *rn)
+{
+	CHECK(evmap_pending(rn->w) == rn->pending, "pending %zu, model %zu",
+	      evmap_pending(rn->w), rn->pending);
+	CHECK(evmap_generation(rn->w) == rn->generation, "writer generation");
+}
+
 CHECKER static void check_published(struct run *rn)
 {
 	const struct model *m = &rn->published;
 	const evmap_view *v;
 
-	CHECK(evmap_pending(rn->w) == rn->pending, "pending %zu, model %zu",
-	      evmap_pending(rn->w), rn->pending);
-	CHECK(evmap_generation(rn->w) == rn->generation, "writer generation");
+	check_writer_counters(rn);
 	v = evmap_enter(rn->r);
 	if (rn->generation == 0) {
 		CHECK(v == NULL, "a view before the first refresh");
@@ -1151,9 +1157,7 @@ CHECKER static void check_published_key(struct run *rn, int k)
 	struct model_key seen = {0};
 	const evmap_values *vs;
 
-	CHECK(evmap_pending(rn->w) == rn->pending, "pending %zu, model %zu",
-	      evmap_pending(rn->w), rn->pending);
-	CHECK(evmap_generation(rn->w) == rn->generation, "writer generation");
+	check_writer_counters(rn);
 	v = evmap_enter(rn->r);
 	CHECK((v != NULL) == (rn->generation > 0), "view after a write");
 	if (v && !chaos) {
