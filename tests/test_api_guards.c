@@ -63,9 +63,7 @@ static void test_writes_from_keep_fail_busy(void **state)
 	const evmap_view *v;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	re.w = w;
 	/* a log at capacity, so a reentrant append would move it */
 	for (uint64_t i = 1; i <= 64; i++)
@@ -140,9 +138,7 @@ static void test_reserve_out_of_memory_does_not_wedge(void **state)
 	evmap_reader *r;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	evmap__alloc_set_failure_hook(fail_huge, NULL);
 	assert_int_equal(evmap_reserve(w, EVT_U64(1), ((size_t)1 << 31) - 2), 0);
 	assert_int_equal(evmap_refresh(w), 0);
@@ -164,9 +160,7 @@ static void test_reader_free_inside_own_section_ends_it(void **state)
 	evmap_reader *r, *r2;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	r2 = evmap_reader_clone(r);
 	assert_int_equal(evmap_refresh(w), 0);
 	assert_non_null(evmap_enter(r2));
@@ -219,9 +213,7 @@ static void test_thread_unregistered_by_application_is_protected_again(
 	pthread_t t;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &a.w,
-				   &r),
-			 0);
+	evt_new_u64_map(&a.w, &r);
 	a.origin = r;
 	assert_int_equal(evmap_refresh(a.w), 0);
 	evt_event_init(&a.handed);
@@ -315,9 +307,7 @@ static void test_fork_while_another_thread_holds_a_handle(void **state)
 	int status;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	assert_int_equal(evmap_refresh(w), 0);
 	assert_int_equal(evmap_refresh(w), 0);
 	h.r = evmap_reader_clone(r);

@@ -89,9 +89,7 @@ static void test_null_callbacks_are_einval(void **state)
 	evmap_reader *r;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(1)), 0);
 	assert_int_equal(evmap_retain(w, EVT_U64(1), NULL, NULL), -EINVAL);
 	assert_int_equal(evmap_pending(w), 1);
@@ -107,9 +105,7 @@ static void test_reserve_absurd_is_enomem(void **state)
 	evmap_reader *r;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	assert_int_equal(evmap_reserve(w, EVT_U64(1), SIZE_MAX), -ENOMEM);
 	assert_int_equal(evmap_pending(w), 0);
 	assert_int_equal(evmap_refresh(w), 0);
@@ -124,9 +120,7 @@ static void test_writer_reader_handles(void **state)
 	evmap_reader *r, *r2, *r3;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	r2 = evmap_writer_reader(w);
 	assert_non_null(r2);
 	r3 = evmap_reader_clone(r2);
@@ -154,9 +148,7 @@ static void test_writer_reader_outlives_writer(void **state)
 	evmap_reader *r, *r2;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	r2 = evmap_writer_reader(w);
 	assert_non_null(r2);
 	evmap_reader_free(r);
@@ -177,9 +169,7 @@ static void test_null_cursor_and_callback(void **state)
 	int calls = 0;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(1)), 0);
 	assert_int_equal(evmap_refresh(w), 0);
 	v = evmap_enter(r);
@@ -204,9 +194,7 @@ static void test_leave_without_enter_is_noop(void **state)
 	evmap_reader *r, *r2;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	r2 = evmap_reader_clone(r);
 	assert_non_null(r2);
 	/* on a handle never entered, and one more after a balanced pair */

@@ -72,9 +72,7 @@ static void test_get_callback_is_a_section(void **state)
 	evmap_reader *r;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &g.w,
-				   &r),
-			 0);
+	evt_new_u64_map(&g.w, &r);
 	assert_int_equal(evmap_insert(g.w, EVT_U64(1), EVT_U64(1)), 0);
 	assert_int_equal(evmap_refresh(g.w), 0);
 	assert_true(evmap_get(r, EVT_U64(1), refresh_from_get, &g));
@@ -93,9 +91,7 @@ static void test_values_accessors(void **state)
 	size_t i, seen = 0;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	for (i = 1; i <= 5; i++)
 		assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(i * 10)), 0);
 	assert_int_equal(evmap_refresh(w), 0);
@@ -124,9 +120,7 @@ static void test_nested_sections_same_view(void **state)
 	const evmap_view *v1, *v2, *v3;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	/* nesting before the map is ready */
 	assert_null(evmap_enter(r));
 	assert_null(evmap_enter(r));
@@ -172,9 +166,7 @@ static void test_handle_moves_between_threads(void **state)
 	int i;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &m.r),
-			 0);
+	evt_new_u64_map(&w, &m.r);
 	for (i = 0; i < 5; i++) {
 		assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(i)), 0);
 		assert_int_equal(evmap_refresh(w), 0);

@@ -38,9 +38,7 @@ static void test_try_refresh_eagain_while_reader_holds(void **state)
 	(void)state;
 	evt_event_init(&h.entered);
 	evt_event_init(&h.release);
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	h.r = evmap_reader_clone(r);
 	assert_int_equal(evmap_refresh(w), 0);
 	assert_int_equal(pthread_create(&t, NULL, hold_section, &h), 0);
@@ -92,9 +90,7 @@ static void test_writer_moves_between_threads(void **state)
 	int i;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &m.w,
-				   &r),
-			 0);
+	evt_new_u64_map(&m.w, &r);
 	for (i = 0; i < 20; i++) {
 		evt_run_in_thread(write_step, &m);
 		write_step(&m);

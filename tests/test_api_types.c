@@ -84,9 +84,7 @@ static void test_u64_zero_is_an_item(void **state)
 	const evmap_values *vs;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	assert_int_equal(evmap_insert(w, EVT_U64(0), EVT_U64(0)), 0);
 	assert_int_equal(evmap_insert(w, EVT_U64(UINT64_MAX), EVT_U64(1)), 0);
 	assert_int_equal(evmap_refresh(w), 0);

@@ -175,9 +175,7 @@ static void test_edeadlk_in_section_of_other_map(void **state)
 	evmap_reader *r2;
 	int calls = 0;
 
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w2,
-				   &r2),
-			 0);
+	evt_new_u64_map(&w2, &r2);
 	assert_int_equal(evmap_insert(f->w, EVT_U64(1), EVT_U64(1)), 0);
 	assert_null(evmap_enter(r2)); /* w2 never refreshed: still a section */
 	assert_int_equal(evmap_refresh(f->w), -EDEADLK);

@@ -80,9 +80,7 @@ static void test_conf22_iterate_empty_and_empty_bags(void **state)
 	size_t pairs = 0;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	assert_int_equal(evmap_refresh(w), 0);
 	v = evmap_enter(r);
 	evmap_view_iter(v, &it);
@@ -118,9 +116,7 @@ static void test_conf22_iterate_many_keys_once_each(void **state)
 
 	(void)state;
 	memset(seen, 0, sizeof(seen));
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	for (i = 0; i < N; i++)
 		assert_int_equal(evmap_insert(w, EVT_U64(i), EVT_U64(i * 3)), 0);
 	for (i = 0; i < N; i += 2)
@@ -311,9 +307,7 @@ static void test_conf31_two_handles_nest_independently(void **state)
 	const evmap_view *v1, *v2;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r1),
-			 0);
+	evt_new_u64_map(&w, &r1);
 	r2 = evmap_reader_clone(r1);
 	assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(2)), 0);
 	assert_int_equal(evmap_refresh(w), 0);

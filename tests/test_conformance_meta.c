@@ -174,9 +174,7 @@ static void test_conf21_meta_freed_without_refresh(void **state)
 	assert_int_equal(evt_meta_frees(m2), 1);
 
 	/* no meta at all: views show NULL, set_meta(NULL) is fine */
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	assert_int_equal(evmap_refresh(w), 0);
 	assert_int_equal(meta_in_section(r), -1);
 	assert_int_equal(evmap_set_meta(w, NULL), 0);

@@ -107,9 +107,7 @@ static void busy_readers(size_t n, bool slow)
 	evmap_reader *r;
 	size_t i;
 
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	pthread_barrier_init(&start, NULL, NREADERS + 1);
 	for (i = 0; i < NREADERS; i++) {
 		b[i] = (struct busy_reader){.r = evmap_reader_clone(r),
@@ -305,9 +303,7 @@ static void test_conf26_clone_churn(void **state)
 	evmap_writer *w;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &c.r),
-			 0);
+	evt_new_u64_map(&w, &c.r);
 	pthread_barrier_init(&c.start, NULL, 3);
 	assert_int_equal(pthread_create(&t[0], NULL, churn_thread, &c), 0);
 	assert_int_equal(pthread_create(&t[1], NULL, churn_thread, &c), 0);
@@ -489,9 +485,7 @@ static void test_conf30_len_is_zero_or_four(void **state)
 	uint64_t k;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	pthread_barrier_init(&start, NULL, NREADERS + 1);
 	for (i = 0; i < NREADERS; i++) {
 		p[i] = (struct len_poller){.r = evmap_reader_clone(r),
@@ -605,9 +599,7 @@ static void test_conf32_clone_while_refresh_waits(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &c.w,
-				   &r),
-			 0);
+	evt_new_u64_map(&c.w, &r);
 	c.source = evmap_reader_clone(r);
 	assert_non_null(c.source);
 	evt_event_init(&c.refresh_blocks);
@@ -795,9 +787,7 @@ static void test_conf08_reader_thread_exits_with_handle(void **state)
 	pthread_t t;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &l.parent),
-			 0);
+	evt_new_u64_map(&w, &l.parent);
 	assert_int_equal(evmap_refresh(w), 0);
 	assert_int_equal(pthread_create(&t, NULL, exits_holding_handle, &l), 0);
 	assert_int_equal(pthread_join(t, NULL), 0);
@@ -823,9 +813,7 @@ static void test_conf08_reader_thread_cancelled(void **state)
 
 	(void)state;
 	evt_event_init(&l.entered);
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &l.parent),
-			 0);
+	evt_new_u64_map(&w, &l.parent);
 	assert_int_equal(evmap_refresh(w), 0);
 	assert_int_equal(
 		pthread_create(&t, NULL, cancelled_between_sections, &l), 0);
@@ -855,9 +843,7 @@ static void test_conf08_many_short_lived_reader_threads(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	assert_int_equal(evmap_refresh(w), 0);
 	for (i = 0; i < N; i++) {
 		l[i] = (struct leaver){.parent = r};

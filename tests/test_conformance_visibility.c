@@ -87,9 +87,7 @@ static void test_conf03_insert_invisible_until_refresh(void **state)
 	const evmap_values *vs;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	assert_int_equal(evmap_refresh(w), 0);
 	assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(42)), 0);
 	assert_int_equal(evt_len_of(r, EVT_U64(1)), EVT_ABSENT);
@@ -338,9 +336,7 @@ static void test_conf07_flush_with_nothing_pending(void **state)
 	uint64_t gen;
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	assert_int_equal(evmap_refresh(w), 0);
 	gen = evmap_generation(w);
 	assert_int_equal(evmap_pending(w), 0);

@@ -352,3 +352,9 @@ void evt_event_wait(struct evt_event *e)
 		pthread_cond_wait(&impl->cond, &impl->lock);
 	pthread_mutex_unlock(&impl->lock);
 }
+
+void evt_new_u64_map(evmap_writer **w, evmap_reader **r)
+{
+	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, w, r),
+			 0);
+}

@@ -43,6 +43,10 @@
  */
 size_t evt_scale(size_t n, size_t min);
 
+/* A map of evmap_type_u64 keys and values with default options (main
+ * thread: fails the test if it cannot be made). */
+void evt_new_u64_map(evmap_writer **w, evmap_reader **r);
+
 /* ---- the counting type ---- */
 
 /*
