@@ -67,22 +67,6 @@ void evmap__table_destroy(struct evmap__table *t)
 	t->count = 0;
 }
 
-evmap__slot *evmap__table_find_identity(const struct evmap__table *t,
-					uint32_t hash, const void *key)
-{
-	/* A key is stored under the hash it was inserted with, and the op
-	 * log keeps that hash, so the probe run of @hash holds it if present. */
-	size_t i = hash & t->mask;
-	for (;;) {
-		evmap__slot *s = &t->slots[i];
-		if (evmap__slot_is_empty(s))
-			return NULL;
-		if (s->key == key && s->hash == hash)
-			return s;
-		i = (i + 1) & t->mask;
-	}
-}
-
 /* Place a slot's contents into the first free slot of its probe run. */
 static void place(evmap__slot *slots, size_t mask, const evmap__slot *from)
 {

@@ -80,24 +80,41 @@ int evmap__table_init(struct evmap__table *t, const struct evmap__types *types,
 /* Free the slots and every bag's storage; keys and values are not freed. */
 void evmap__table_destroy(struct evmap__table *t);
 
-/* The slot of the key equal to @key (hash @hash), or NULL. Identity keys
- * (u64, ptr) get a probe loop of their own: one compare per slot. */
+/* Linear probe from @hash for the slot holding exactly the pointer @key,
+ * or NULL. With @match_hash, the slot must also carry @hash. */
+static inline evmap__slot *evmap__table_probe_pointer(
+    const struct evmap__table *t, uint32_t hash, const void *key,
+    bool match_hash)
+{
+	for (size_t i = hash & t->mask;; i = (i + 1) & t->mask) {
+		evmap__slot *s = &t->slots[i];
+		if (s->len == EVMAP__SLOT_EMPTY)
+			return NULL;
+		if (s->key == key && (!match_hash || s->hash == hash))
+			return s;
+	}
+}
+
+/* The slot holding exactly the key pointer @key (hash @hash), or NULL.
+ * A key is stored under the hash it was inserted with, and the op log
+ * keeps that hash, so the probe run of @hash holds it if present (whatever
+ * the type's equal says). */
+static inline evmap__slot *evmap__table_find_identity(
+    const struct evmap__table *t, uint32_t hash, const void *key)
+{
+	return evmap__table_probe_pointer(t, hash, key, true);
+}
+
+/* The slot of the key equal to @key (hash @hash), or NULL. */
 static inline evmap__slot *evmap__table_find(const struct evmap__table *t,
 					     uint32_t hash, const void *key)
 {
 	const struct evmap__item_type *kt = &t->types->key;
-	size_t i = hash & t->mask;
 
-	if (kt->kind == EVMAP__KIND_IDENTITY) {
-		for (;; i = (i + 1) & t->mask) {
-			evmap__slot *s = &t->slots[i];
-			if (s->len == EVMAP__SLOT_EMPTY)
-				return NULL;
-			if (s->key == key)
-				return s;
-		}
-	}
-	for (;; i = (i + 1) & t->mask) {
+	/* identity keys: equal is identity, and the hash a function of it */
+	if (kt->kind == EVMAP__KIND_IDENTITY)
+		return evmap__table_probe_pointer(t, hash, key, false);
+	for (size_t i = hash & t->mask;; i = (i + 1) & t->mask) {
 		evmap__slot *s = &t->slots[i];
 		if (s->len == EVMAP__SLOT_EMPTY)
 			return NULL;
@@ -105,10 +122,6 @@ static inline evmap__slot *evmap__table_find(const struct evmap__table *t,
 			return s;
 	}
 }
-
-/* The slot holding exactly the key pointer @key (hash @hash), or NULL. */
-evmap__slot *evmap__table_find_identity(const struct evmap__table *t,
-					uint32_t hash, const void *key);
 
 /* Make sure @keys keys fit without growing. 0 or -ENOMEM (unchanged). */
 int evmap__table_reserve(struct evmap__table *t, size_t keys);
