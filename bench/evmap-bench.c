@@ -225,7 +225,7 @@ static void fail(struct worker *wk, int err)
 /* evmap                                                              */
 /* ------------------------------------------------------------------ */
 
-static uint64_t evmap_get_first(struct worker *wk, uint64_t key)
+static uint64_t bench_evmap_get(struct worker *wk, uint64_t key)
 {
 	const evmap_view *view = evmap_enter(wk->reader);
 	const evmap_values *vs =
@@ -296,7 +296,7 @@ static void *evmap_thread(void *arg)
 	wk->reader = evmap_reader_clone(wk->run->reader);
 	if (!wk->reader)
 		fail(wk, -ENOMEM);
-	drive(wk, evmap_get_first, NULL);
+	drive(wk, bench_evmap_get, NULL);
 	evmap_reader_free(wk->reader);
 	return NULL;
 }

@@ -6,8 +6,9 @@
  * For maps of 10 000 and 1 000 000 keys (evmap_type_u64 keys and values,
  * one value per key) it measures, on one thread:
  *  - a get (evmap_enter, evmap_view_get, evmap_values_first, evmap_leave)
- *    of a present and of an absent key, and the same lookup in one
- *    unsynchronised copy of libevmap's table (the floor);
+ *    of a present and of an absent key, the same with the one call
+ *    evmap_get_first, and the same lookup in one unsynchronised copy of
+ *    libevmap's table (the floor);
  *  - an evmap_enter/evmap_leave pair;
  *  - evmap_insert of new keys without refresh, the same amortised over the
  *    two refreshes that bring the inserts into both copies, and insert
@@ -69,6 +70,7 @@ static const struct params quick_params = {
 enum row {
 	ROW_GET_HIT,
 	ROW_GET_MISS,
+	ROW_GET_FIRST_HIT,
 	ROW_TABLE_GET_HIT,
 	ROW_ENTER_LEAVE,
 	ROW_INSERT,
@@ -90,6 +92,7 @@ enum row {
 static const char *const row_labels[ROW_COUNT] = {
     [ROW_GET_HIT] = "get, key present                      ns",
     [ROW_GET_MISS] = "get, key absent                       ns",
+    [ROW_GET_FIRST_HIT] = "evmap_get_first, key present          ns",
     [ROW_TABLE_GET_HIT] = "get, present, unsynchronised table    ns",
     [ROW_ENTER_LEAVE] = "enter + leave                         ns",
     [ROW_INSERT] = "insert new key, no refresh            ns",
@@ -190,6 +193,23 @@ static double ns_per_get(evmap_reader *r, const uint64_t *keys, size_t nkeys,
 		if (vs)
 			sum += (uint64_t)(uintptr_t)evmap_values_first(vs);
 		evmap_leave(r);
+		if (++at == nkeys)
+			at = 0;
+	}
+	sink += sum;
+	return (double)(bench_now_ns() - start) / (double)ops;
+}
+
+static double ns_per_get_first(evmap_reader *r, const uint64_t *keys,
+			       size_t nkeys, size_t ops)
+{
+	uint64_t sum = 0, start = bench_now_ns();
+
+	for (size_t i = 0, at = 0; i < ops; i++) {
+		const void *value;
+
+		if (evmap_get_first(r, U64(keys[at]), &value) == 1)
+			sum += (uint64_t)(uintptr_t)value;
 		if (++at == nkeys)
 			at = 0;
 	}
@@ -433,6 +453,7 @@ static void measure(size_t n, const struct params *p, double *col)
 	ns_per_get(r, hits, nprobe, nprobe);
 	col[ROW_GET_HIT] = ns_per_get(r, hits, nprobe, p->get_ops);
 	col[ROW_GET_MISS] = ns_per_get(r, misses, nprobe, p->get_ops);
+	col[ROW_GET_FIRST_HIT] = ns_per_get_first(r, hits, nprobe, p->get_ops);
 	ns_per_table_get(&pt, hits, nprobe, nprobe);
 	col[ROW_TABLE_GET_HIT] =
 	    ns_per_table_get(&pt, hits, nprobe, p->get_ops);

@@ -103,6 +103,12 @@
  *   evmap_get               false        NULL fn: only says whether the
  *                                        key is present; not ready or
  *                                        writer freed: false
+ *   evmap_get_first         -EINVAL      NULL value: -EINVAL; value type
+ *                                        with a free callback: -EINVAL;
+ *                                        absent, empty bag, cstr NULL,
+ *                                        not ready or writer freed: 0;
+ *                                        the thread cannot register
+ *                                        with RCU: -ENOMEM
  *
  * Misuse nothing detects (undefined behaviour): any handle used after it
  * was freed (the writer after evmap_writer_free() included); a view, bag,
@@ -591,6 +597,33 @@ EVMAP_EXPORT bool evmap_get(evmap_reader *r, const void *key,
 			    void (*fn)(const evmap_values *vs, void *meta,
 				       void *ctx),
 			    void *ctx);
+
+/**
+ * evmap_get_first - copy out a value of @key in one call (since 0.2.0)
+ * @r:     reader handle
+ * @key:   the key to look up
+ * @value: out: the value evmap_values_first() would give for @key's bag
+ *
+ * For maps whose value type has no free callback (evmap_type_u64,
+ * evmap_type_ptr, or a type of your own without free): the map never frees
+ * such a value, so the copy stays valid after the lookup's section ended
+ * (for evmap_type_ptr, for as long as the application keeps the object
+ * alive). The lookup is one read section by itself on @r's thread; called
+ * inside a section of @r, it looks in that section's view instead. It
+ * takes the place of evmap_enter(), evmap_view_get(), evmap_values_first()
+ * and evmap_leave(), at a fraction of their cost (README, "Reads").
+ *
+ * Calling context: @r's thread (the thread rules of reader handles); never
+ * blocks; inside any read section or none.
+ * Return 1 and set *@value if @key has a value; 0 if @key is absent, its
+ * bag is empty, the map is not ready yet or was destroyed, or @key is a
+ * NULL evmap_type_cstr key (*@value unchanged).
+ * Errors: -EINVAL if @r or @value is NULL or the map's value type has a
+ * free callback (use evmap_get()); -ENOMEM if the thread cannot register
+ * with RCU (no memory).
+ */
+EVMAP_EXPORT int evmap_get_first(evmap_reader *r, const void *key,
+				 const void **value);
 
 #ifdef __cplusplus
 }

@@ -51,6 +51,10 @@ struct evmap__shared {
 #define EVMAP__PUBLISHED_DESTROYED UINT64_C(1) /* after evmap_writer_free */
 	/* Read-only after creation. */
 	struct evmap_view *copies[2] __attribute__((aligned(64)));
+	/* The value type has no free callback: a value read in a section
+	 * stays valid after it (evmap_get_first) */
+	bool values_outlive_sections;
+	bool identity_keys; /* types.key.kind == EVMAP__KIND_IDENTITY */
 	struct evmap__types types;
 	/* Written when handles come and go. */
 	unsigned long refs __attribute__((aligned(64))); /* atomic */
@@ -68,7 +72,10 @@ struct evmap_reader {
 	uint64_t section;              /* atomic: section word */
 	int parked;                    /* atomic: raised by the writer */
 	unsigned int depth;            /* section nesting */
-	const struct evmap_view *view; /* of the current section */
+	/* the view of the generation the section word announced (NULL for
+	 * generation 0 and after destruction): the current section's view
+	 * while the word says inside (registry.h) */
+	const struct evmap_view *view;
 	struct evmap__rcu_binding binding;
 	/* line 1: read at every section, written when handles come and go */
 	struct evmap__shared *shared __attribute__((aligned(64)));

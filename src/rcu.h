@@ -122,7 +122,8 @@ static inline void evmap__rcu_read_lock(struct evmap__rcu_binding *b)
 	}
 }
 
-/* End a read section (cf. _urcu_memb_read_unlock). */
+/* End a read section (cf. _urcu_memb_read_unlock). liburcu's
+ * urcu_memb_smp_mb_slave() twice, with its one flag read once. */
 static inline void evmap__rcu_read_unlock(struct evmap__rcu_binding *b)
 {
 	struct urcu_reader *rd = b->reader;
@@ -131,9 +132,17 @@ static inline void evmap__rcu_read_unlock(struct evmap__rcu_binding *b)
 	evmap__tsan_section_end();
 
 	if (caa_likely((tmp & URCU_GP_CTR_NEST_MASK) == URCU_GP_COUNT)) {
-		urcu_memb_smp_mb_slave();
-		__atomic_store_n(&rd->ctr, tmp - URCU_GP_COUNT, __ATOMIC_RELAXED);
-		urcu_memb_smp_mb_slave();
+		if (caa_likely(urcu_memb_has_sys_membarrier)) {
+			cmm_barrier();
+			__atomic_store_n(&rd->ctr, tmp - URCU_GP_COUNT,
+					 __ATOMIC_RELAXED);
+			cmm_barrier();
+		} else {
+			cmm_smp_mb();
+			__atomic_store_n(&rd->ctr, tmp - URCU_GP_COUNT,
+					 __ATOMIC_RELAXED);
+			cmm_smp_mb();
+		}
 		/* cf. urcu_common_wake_up_gp, with atomics TSan understands */
 		if (caa_unlikely(__atomic_load_n(&urcu_memb_gp.futex,
 						 __ATOMIC_RELAXED) == -1))

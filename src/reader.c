@@ -43,7 +43,6 @@ EVMAP_EXPORT evmap_reader *evmap_reader_clone(const evmap_reader *r)
 static void end_outermost_section(evmap_reader *r)
 {
 	r->depth = 0;
-	r->view = NULL;
 	evmap__section_end(r);
 }
 
@@ -65,14 +64,11 @@ EVMAP_EXPORT const evmap_view *evmap_enter(evmap_reader *r)
 {
 	if (!r)
 		return NULL;
-	if (r->depth++ > 0)
-		return r->view;
-	if (evmap__rcu_bind(&r->binding) != 0) {
-		r->view = NULL;
-		return NULL;
-	}
-	r->view = evmap__section_begin(r);
-	return r->view;
+	if (r->depth++ > 0) /* NULL if the outermost enter could not bind */
+		return evmap__section_is_inside(r) ? r->view : NULL;
+	if (evmap__rcu_bind(&r->binding) != 0)
+		return NULL; /* a section all the same, for evmap_leave() */
+	return evmap__section_begin(r);
 }
 
 EVMAP_EXPORT void evmap_leave(evmap_reader *r)
@@ -216,4 +212,62 @@ EVMAP_EXPORT bool evmap_get(evmap_reader *r, const void *key,
 		fn(vs, v->meta, ctx);
 	evmap_leave(r);
 	return vs != NULL;
+}
+
+/* The slot of @key in @v if its bag holds a value, or NULL. Identity keys
+ * (the common case of evmap_get_first) are probed inline. */
+static inline const evmap__slot *first_value_slot(const evmap_view *v,
+						  const void *key,
+						  bool identity_keys)
+{
+	const evmap__slot *s;
+
+	if (caa_likely(identity_keys))
+		s = evmap__table_probe_pointer(
+		    &v->table, evmap__fold_hash((uint64_t)(uintptr_t)key), key,
+		    false);
+	else
+		s = view_find(v, key);
+	return s && evmap__bag_len(s) ? s : NULL;
+}
+
+/* evmap_get_first() inside a section of @r that is already open. */
+static int __attribute__((noinline))
+get_first_nested(evmap_reader *r, const void *key, const void **value)
+{
+	const evmap_view *v =
+	    evmap__section_is_inside(r) ? r->view : NULL;
+	const evmap__slot *s =
+	    v ? first_value_slot(v, key, r->shared->identity_keys) : NULL;
+
+	if (s)
+		*value = evmap__bag_values(s)[0];
+	return s != NULL;
+}
+
+EVMAP_EXPORT int evmap_get_first(evmap_reader *r, const void *key,
+				 const void **value)
+{
+	const struct evmap__shared *shared;
+	const evmap_view *v;
+	const evmap__slot *s = NULL;
+
+	if (caa_unlikely(!r || !value))
+		return -EINVAL;
+	shared = r->shared;
+	if (caa_unlikely(!shared->values_outlive_sections))
+		return -EINVAL;
+	if (caa_unlikely(r->depth > 0))
+		return get_first_nested(r, key, value);
+	if (caa_unlikely(evmap__rcu_bind(&r->binding) != 0))
+		return -ENOMEM;
+	v = evmap__section_begin(r);
+	if (caa_likely(v != NULL))
+		s = first_value_slot(v, key, shared->identity_keys);
+	/* copied out before the section ends: the map never frees it
+	 * (values_outlive_sections) */
+	if (s)
+		*value = evmap__bag_values(s)[0];
+	evmap__section_end(r);
+	return s != NULL;
 }

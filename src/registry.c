@@ -81,6 +81,19 @@
  *    own store buffer may hide the new view from a reader that it then
  *    judges outside (store-buffering).
  *
+ * The cached view: r->view is the view of the generation the word
+ *    announced. A section whose step 4 loads that same generation uses it
+ *    without reading shared->copies[]: the copy published at generation g
+ *    is changed only after a later generation is published, and a
+ *    generation is published once. Step 4 is still done, with acquire, so
+ *    every rule above holds unchanged (the copies[] load it saves was
+ *    read-only data). The branch on its result is predicted, so the CPU
+ *    loads the table header through r->view without waiting for step 4;
+ *    on x86 a load that ran early is replayed if its line changed before
+ *    the acquire load retired, and on AArch64 a load-acquire orders every
+ *    later load after it: the section sees the copy as of step 4 either
+ *    way.
+ *
  * Handles that nest only touch the word at the outermost enter and leave.
  * Several handles on one thread each have their own word. A handle freed
  * while the writer may look at it is only marked freed here; the writer
@@ -100,8 +113,8 @@
  * after its "inside" store, and its push (a seq_cst compare-and-swap)
  * came after the writer's fenced load of the head; store-buffering with
  * fences on both sides then makes that section's load of
- * shared->published see the publication the writer fenced before. At destruction the writer closes the
- * list, and every handle still alive becomes an orphan that frees itself.
+ * shared->published see the publication the writer fenced before. At
+ * destruction the writer closes the list, and every handle still alive becomes an orphan that frees itself.
  */
 #include "registry.h"
 
@@ -136,6 +149,23 @@ void evmap__section_unpark(evmap_reader *r, uint64_t inside_word)
 	(void)__atomic_exchange_n(&r->section, inside_word, __ATOMIC_SEQ_CST);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	__atomic_store_n(&r->parked, 0, __ATOMIC_RELAXED);
+}
+
+const struct evmap_view *evmap__section_announce(evmap_reader *r,
+						 uint64_t published)
+{
+	if (published == EVMAP__PUBLISHED_NONE ||
+	    published == EVMAP__PUBLISHED_DESTROYED) {
+		/* Nothing to announce. r->view no longer matches the word's
+		 * generation, but that generation is never published again
+		 * (destroyed is final), so the cache is never used again. */
+		r->view = NULL;
+		return NULL;
+	}
+	__atomic_store_n(&r->section, published | EVMAP__SECTION_INSIDE,
+			 __ATOMIC_RELEASE);
+	r->view = r->shared->copies[published & 1];
+	return r->view;
 }
 
 void evmap__registry_add(struct evmap__shared *s, evmap_reader *r)

@@ -31,8 +31,20 @@ static inline uint64_t evmap__section_generation(uint64_t word)
 	return word >> 1;
 }
 
+/* Whether @r's section word says inside (on @r's thread). */
+static inline bool evmap__section_is_inside(const evmap_reader *r)
+{
+	return __atomic_load_n(&r->section, __ATOMIC_RELAXED) &
+	       EVMAP__SECTION_INSIDE;
+}
+
 /* Slow path of evmap__section_begin: the handle was parked. */
 void evmap__section_unpark(evmap_reader *r, uint64_t inside_word);
+/* Slow path of evmap__section_begin: @published is not the generation the
+ * handle announced last. Announce it and return its view, or NULL (none
+ * yet, or destroyed). */
+const struct evmap_view *evmap__section_announce(evmap_reader *r,
+						 uint64_t published);
 
 /*
  * Begin the outermost read section of @r (bound to the calling thread):
@@ -44,29 +56,31 @@ void evmap__section_unpark(evmap_reader *r, uint64_t inside_word);
  *   3. load the parked flag; if raised, un-park (a full fence);
  *   4. load the published view and its generation (one acquire load);
  *   5. if its generation is not the announced one, announce it (release).
+ * r->view caches the view of the announced generation: while that
+ * generation is still the published one, its copy has not changed since
+ * it was published (the writer only changes the other copy), so the
+ * section uses the cached pointer. The lookup then does not wait for the
+ * published word and the copies[] array: the branch below is predicted,
+ * and the table header is loaded from r->view at once.
  */
 static inline const struct evmap_view *
 evmap__section_begin(evmap_reader *r)
 {
 	uint64_t word = __atomic_load_n(&r->section, __ATOMIC_RELAXED) |
 			EVMAP__SECTION_INSIDE;
-	const struct evmap__shared *s = r->shared;
 	uint64_t published;
 
 	__atomic_store_n(&r->section, word, __ATOMIC_RELAXED);
 	evmap__rcu_read_lock(&r->binding);
 	if (caa_unlikely(__atomic_load_n(&r->parked, __ATOMIC_RELAXED)))
 		evmap__section_unpark(r, word);
-	published = __atomic_load_n(&s->published, __ATOMIC_ACQUIRE);
-	if (published == EVMAP__PUBLISHED_NONE ||
-	    published == EVMAP__PUBLISHED_DESTROYED)
-		return NULL;
-	/* published is (generation << 1) | copy: announcing it is setting
-	 * its low bit */
-	if ((published | EVMAP__SECTION_INSIDE) != word)
-		__atomic_store_n(&r->section, published | EVMAP__SECTION_INSIDE,
-				 __ATOMIC_RELEASE);
-	return s->copies[published & 1];
+	published = __atomic_load_n(&r->shared->published, __ATOMIC_ACQUIRE);
+	/* published is (generation << 1) | copy, the word (generation << 1)
+	 * | inside: equal once the copy bit is set, if the generation is the
+	 * announced one (generation 0, none yet: r->view is NULL) */
+	if (caa_likely((published | EVMAP__SECTION_INSIDE) == word))
+		return r->view;
+	return evmap__section_announce(r, published);
 }
 
 /* End the outermost read section of @r: "outside" (release: every load

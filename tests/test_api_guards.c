@@ -7,6 +7,9 @@
  *  - an evmap_reserve whose room cannot be allocated does not make every
  *    later refresh fail (allocation failure injection, internal library);
  *  - a reader handle freed inside its own section ends that section;
+ *  - a section whose thread cannot register with RCU (no memory) sees no
+ *    view, nested sections included, and the handle's next section on a
+ *    thread that can sees the published view again;
  *  - threads the application registers with liburcu itself: a thread that
  *    lost its last handle and was unregistered by the application is
  *    protected again by its next handle; a writer thread, and a thread
@@ -149,6 +152,67 @@ static void test_reserve_out_of_memory_does_not_wedge(void **state)
 	assert_true(evmap_contains_value(r, EVT_U64(1), EVT_U64(7)));
 	assert_int_equal(evmap_len(r), 1);
 	evmap_reader_free(r);
+	evmap_writer_free(w);
+}
+
+/* ---- a thread that cannot register ---- */
+
+static bool fail_all(size_t size, void *ctx)
+{
+	(void)size;
+	(void)ctx;
+	return true;
+}
+
+struct unbound_reads {
+	evmap_reader *r;
+	const evmap_view *outer, *nested;
+	int get_first;
+};
+
+/* On a new thread, whose record cannot be allocated. */
+static void read_without_memory(void *arg)
+{
+	struct unbound_reads *u = arg;
+	const void *value = NULL;
+
+	evmap__alloc_set_failure_hook(fail_all, NULL);
+	u->get_first = evmap_get_first(u->r, EVT_U64(1), &value);
+	u->outer = evmap_enter(u->r);
+	u->nested = evmap_enter(u->r);
+	evmap_leave(u->r);
+	evmap_leave(u->r);
+	evmap__alloc_set_failure_hook(NULL, NULL);
+}
+
+static void test_unbound_section_sees_no_view(void **state)
+{
+	struct unbound_reads u = {0};
+	const void *value = NULL;
+	const evmap_view *v;
+	evmap_writer *w;
+
+	(void)state;
+	evt_new_u64_map(&w, &u.r);
+	assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(7)), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	/* a section on this thread first: the handle knows the view */
+	v = evmap_enter(u.r);
+	assert_non_null(v);
+	evmap_leave(u.r);
+	evt_run_in_thread(read_without_memory, &u);
+	assert_int_equal(u.get_first, -ENOMEM);
+	assert_null(u.outer);
+	assert_null(u.nested);
+	/* back on a registered thread, same generation: the same view */
+	assert_ptr_equal(evmap_enter(u.r), v);
+	assert_ptr_equal(evmap_enter(u.r), v);
+	evmap_leave(u.r);
+	evmap_leave(u.r);
+	assert_int_equal(evmap_get_first(u.r, EVT_U64(1), &value), 1);
+	assert_int_equal(EVT_NUM(value), 7);
+	assert_int_equal(evmap_refresh(w), 0);
+	evmap_reader_free(u.r);
 	evmap_writer_free(w);
 }
 
@@ -341,6 +405,7 @@ int main(void)
 		cmocka_unit_test(test_writes_from_keep_fail_busy),
 		cmocka_unit_test(test_refresh_from_hash_fails_busy),
 		cmocka_unit_test(test_reserve_out_of_memory_does_not_wedge),
+		cmocka_unit_test(test_unbound_section_sees_no_view),
 		cmocka_unit_test(test_reader_free_inside_own_section_ends_it),
 		cmocka_unit_test(
 			test_thread_unregistered_by_application_is_protected_again),

@@ -2,7 +2,8 @@
 /*
  * test_api_reader.c - the reader's calls: nested sections, the view and
  * values accessors (out-of-range indexes, first, contains), evmap_get's
- * callback, and a handle moving between threads between sections.
+ * callback, evmap_get_first, and a handle moving between threads between
+ * sections.
  */
 #include "test_util.h"
 
@@ -178,6 +179,154 @@ static void test_handle_moves_between_threads(void **state)
 	evmap_writer_free(w);
 }
 
+static void test_get_first_results(void **state)
+{
+	const void *value = EVT_U64(99);
+	evmap_writer *w;
+	evmap_reader *r;
+
+	(void)state;
+	evt_new_u64_map(&w, &r);
+	assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(10)), 0);
+	/* not ready: no view yet */
+	assert_int_equal(evmap_get_first(r, EVT_U64(1), &value), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_int_equal(evmap_get_first(r, EVT_U64(1), &value), 1);
+	assert_int_equal(EVT_NUM(value), 10);
+	/* absent, and a key whose bag is empty: 0, *value unchanged */
+	assert_int_equal(evmap_clear_key(w, EVT_U64(2)), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_true(evmap_contains_key(r, EVT_U64(2)));
+	value = EVT_U64(99);
+	assert_int_equal(evmap_get_first(r, EVT_U64(2), &value), 0);
+	assert_int_equal(evmap_get_first(r, EVT_U64(3), &value), 0);
+	assert_int_equal(EVT_NUM(value), 99);
+	/* 0 is a value like any other */
+	assert_int_equal(evmap_insert(w, EVT_U64(0), EVT_U64(0)), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_int_equal(evmap_get_first(r, EVT_U64(0), &value), 1);
+	assert_null(value);
+	/* several values: the one evmap_values_first() gives */
+	assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(11)), 0);
+	assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(12)), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_int_equal(evmap_get_first(r, EVT_U64(1), &value), 1);
+	{
+		const evmap_view *v = evmap_enter(r);
+		assert_ptr_equal(value,
+				 evmap_values_first(evmap_view_get(v, EVT_U64(1))));
+		evmap_leave(r);
+	}
+	/* it is a whole section: refresh is allowed right after */
+	assert_int_equal(evmap_refresh(w), 0);
+	/* destroyed: 0 */
+	evmap_writer_free(w);
+	assert_int_equal(evmap_get_first(r, EVT_U64(1), &value), 0);
+	assert_null(evmap_enter(r));
+	assert_null(evmap_enter(r)); /* nested in a NULL section: NULL too */
+	assert_int_equal(evmap_get_first(r, EVT_U64(1), &value), 0);
+	evmap_leave(r);
+	evmap_leave(r);
+	evmap_reader_free(r);
+}
+
+static void test_get_first_bad_input(void **state)
+{
+	const void *value = EVT_U64(99);
+	evmap_writer *w;
+	evmap_reader *r;
+
+	(void)state;
+	evt_new_u64_map(&w, &r);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_int_equal(evmap_get_first(NULL, EVT_U64(1), &value), -EINVAL);
+	assert_int_equal(evmap_get_first(r, EVT_U64(1), NULL), -EINVAL);
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+
+	/* a value type that frees its items: the copy could dangle */
+	assert_int_equal(evmap_new(&evmap_type_u64, &evt_ct_type, NULL, &w, &r),
+			 0);
+	assert_int_equal(evmap_insert(w, EVT_U64(1), "a"), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_int_equal(evmap_get_first(r, EVT_U64(1), &value), -EINVAL);
+	assert_int_equal(EVT_NUM(value), 99);
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+	evt_ct_assert_clean();
+}
+
+static void test_get_first_string_keys(void **state)
+{
+	const void *value = NULL;
+	evmap_writer *w;
+	evmap_reader *r;
+	char key[] = "key";
+
+	(void)state;
+	assert_int_equal(evmap_new(&evmap_type_cstr, &evmap_type_ptr, NULL, &w,
+				   &r),
+			 0);
+	assert_int_equal(evmap_insert(w, "key", &value), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	/* keys compare by content, not by pointer */
+	assert_int_equal(evmap_get_first(r, key, &value), 1);
+	assert_ptr_equal(value, &value);
+	assert_int_equal(evmap_get_first(r, "other", &value), 0);
+	assert_int_equal(evmap_get_first(r, NULL, &value), 0);
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+}
+
+struct publish_ctx {
+	evmap_writer *w;
+	int rc;
+};
+
+static void update_and_refresh(void *arg)
+{
+	struct publish_ctx *p = arg;
+
+	p->rc = evmap_update(p->w, EVT_U64(1), EVT_U64(2));
+	if (p->rc == 0)
+		p->rc = evmap_refresh(p->w);
+}
+
+/* Inside a section of the handle, evmap_get_first reads that section's
+ * view, also after the writer published a newer one; once the section
+ * ends it reads the newer one. */
+static void test_get_first_nested_uses_section_view(void **state)
+{
+	struct publish_ctx p = {0};
+	const void *value = NULL;
+	evmap_reader *other;
+
+	(void)state;
+	evt_new_u64_map(&p.w, &other);
+	evmap_reader *r = evmap_reader_clone(other);
+	assert_non_null(r);
+	assert_int_equal(evmap_insert(p.w, EVT_U64(1), EVT_U64(1)), 0);
+	assert_int_equal(evmap_refresh(p.w), 0);
+	assert_int_equal(evmap_refresh(p.w), 0);
+	const evmap_view *v = evmap_enter(r);
+	assert_non_null(v);
+	/* this refresh waits only for readers of the other copy */
+	evt_run_in_thread(update_and_refresh, &p);
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(evmap_get_first(r, EVT_U64(1), &value), 1);
+	assert_int_equal(EVT_NUM(value), 1);
+	assert_ptr_equal(evmap_enter(r), v);
+	evmap_leave(r);
+	assert_int_equal(evmap_get_first(other, EVT_U64(1), &value), 1);
+	assert_int_equal(EVT_NUM(value), 2);
+	evmap_leave(r);
+	assert_int_equal(evmap_get_first(r, EVT_U64(1), &value), 1);
+	assert_int_equal(EVT_NUM(value), 2);
+	evmap_reader_free(r);
+	evmap_reader_free(other);
+	evmap_writer_free(p.w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +335,10 @@ int main(void)
 		cmocka_unit_test(test_values_accessors),
 		cmocka_unit_test(test_nested_sections_same_view),
 		cmocka_unit_test(test_handle_moves_between_threads),
+		cmocka_unit_test(test_get_first_results),
+		cmocka_unit_test(test_get_first_bad_input),
+		cmocka_unit_test(test_get_first_string_keys),
+		cmocka_unit_test(test_get_first_nested_uses_section_view),
 	};
 	return cmocka_run_group_tests_name("api_reader", tests, NULL, NULL);
 }
