@@ -122,12 +122,16 @@ static inline void evmap__rcu_read_lock(struct evmap__rcu_binding *b)
 	}
 }
 
-/* End a read section (cf. _urcu_memb_read_unlock). liburcu's
- * urcu_memb_smp_mb_slave() twice, with its one flag read once. */
-static inline void evmap__rcu_read_unlock(struct evmap__rcu_binding *b)
+/* End a read section (cf. _urcu_memb_read_unlock), all but its wake-up:
+ * true if the caller must call evmap__rcu_wake_up_gp() (a grace period
+ * sleeps waiting for this reader). liburcu's urcu_memb_smp_mb_slave()
+ * twice, with its one flag read once. */
+static inline bool
+evmap__rcu_read_unlock_nowake(struct evmap__rcu_binding *b)
 {
 	struct urcu_reader *rd = b->reader;
 	unsigned long tmp = __atomic_load_n(&rd->ctr, __ATOMIC_RELAXED);
+	bool wake = false;
 
 	evmap__tsan_section_end();
 
@@ -144,13 +148,13 @@ static inline void evmap__rcu_read_unlock(struct evmap__rcu_binding *b)
 			cmm_smp_mb();
 		}
 		/* cf. urcu_common_wake_up_gp, with atomics TSan understands */
-		if (caa_unlikely(__atomic_load_n(&urcu_memb_gp.futex,
-						 __ATOMIC_RELAXED) == -1))
-			evmap__rcu_wake_up_gp();
+		wake = __atomic_load_n(&urcu_memb_gp.futex, __ATOMIC_RELAXED) ==
+		       -1;
 	} else {
 		__atomic_store_n(&rd->ctr, tmp - URCU_GP_COUNT, __ATOMIC_RELAXED);
 	}
 	cmm_barrier();
+	return wake;
 }
 
 /* Whether the calling thread is inside any RCU read section. */

@@ -231,43 +231,92 @@ static inline const evmap__slot *first_value_slot(const evmap_view *v,
 	return s && evmap__bag_len(s) ? s : NULL;
 }
 
-/* evmap_get_first() inside a section of @r that is already open. */
+/* evmap_get_first() on any map, in any state of @r: the general path. */
 static int __attribute__((noinline))
-get_first_nested(evmap_reader *r, const void *key, const void **value)
+get_first_general(evmap_reader *r, const void *key, const void **value)
 {
-	const evmap_view *v =
-	    evmap__section_is_inside(r) ? r->view : NULL;
-	const evmap__slot *s =
-	    v ? first_value_slot(v, key, r->shared->identity_keys) : NULL;
-
-	if (s)
-		*value = evmap__bag_values(s)[0];
-	return s != NULL;
-}
-
-EVMAP_EXPORT int evmap_get_first(evmap_reader *r, const void *key,
-				 const void **value)
-{
-	const struct evmap__shared *shared;
+	bool identity_keys = r->shared->identity_keys;
 	const evmap_view *v;
-	const evmap__slot *s = NULL;
+	const evmap__slot *s;
 
-	if (caa_unlikely(!r || !value))
-		return -EINVAL;
-	shared = r->shared;
-	if (caa_unlikely(!shared->values_outlive_sections))
-		return -EINVAL;
-	if (caa_unlikely(r->depth > 0))
-		return get_first_nested(r, key, value);
-	if (caa_unlikely(evmap__rcu_bind(&r->binding) != 0))
+	if (r->depth > 0) {
+		/* inside a section of @r already: its view */
+		v = evmap__section_is_inside(r) ? r->view : NULL;
+		s = v ? first_value_slot(v, key, identity_keys) : NULL;
+		if (s)
+			*value = evmap__bag_values(s)[0];
+		return s != NULL;
+	}
+	if (evmap__rcu_bind(&r->binding) != 0)
 		return -ENOMEM;
 	v = evmap__section_begin(r);
-	if (caa_likely(v != NULL))
-		s = first_value_slot(v, key, shared->identity_keys);
+	s = v ? first_value_slot(v, key, identity_keys) : NULL;
 	/* copied out before the section ends: the map never frees it
 	 * (values_outlive_sections) */
 	if (s)
 		*value = evmap__bag_values(s)[0];
 	evmap__section_end(r);
 	return s != NULL;
+}
+
+/* The rest of the fast path's section, after its steps 1 and 2 stored
+ * @word: the handle was parked, or a newer generation is published. */
+static int __attribute__((noinline))
+get_first_resume(evmap_reader *r, const void *key, const void **value,
+		 uint64_t word)
+{
+	const evmap_view *v = evmap__section_view(r, word);
+	const evmap__slot *s = v ? first_value_slot(v, key, true) : NULL;
+
+	if (s)
+		*value = evmap__bag_values(s)[0];
+	evmap__section_end(r);
+	return s != NULL;
+}
+
+static int __attribute__((noinline)) wake_up_gp_and_return(int rc)
+{
+	evmap__rcu_wake_up_gp();
+	return rc;
+}
+
+/*
+ * The fast path is a leaf: every call from it is a tail call, so that it
+ * needs no stack frame and no saved registers. It is the path of an
+ * identity-keyed map (u64, ptr) read by a handle that is bound to this
+ * thread, outside any section of its own, not parked, whose cached view is
+ * the published one (registry.h: the section's steps, in the same order).
+ */
+EVMAP_EXPORT int evmap_get_first(evmap_reader *r, const void *key,
+				 const void **value)
+{
+	const struct evmap__shared *shared;
+	const evmap__slot *s;
+	uint64_t word, published;
+	int parked, found;
+
+	if (caa_unlikely(!r || !value))
+		return -EINVAL;
+	shared = r->shared;
+	if (caa_unlikely(!shared->values_outlive_sections))
+		return -EINVAL;
+	if (caa_unlikely(!shared->identity_keys || r->depth > 0 ||
+			 __atomic_load_n(&r->binding.owner,
+					 __ATOMIC_RELAXED) != evmap__rcu_self()))
+		return get_first_general(r, key, value);
+	word = evmap__section_store_inside(r);
+	parked = __atomic_load_n(&r->parked, __ATOMIC_RELAXED);
+	published = __atomic_load_n(&shared->published, __ATOMIC_ACQUIRE);
+	if (caa_unlikely(parked ||
+			 !evmap__section_view_is_cached(word, published)))
+		return get_first_resume(r, key, value, word);
+	/* the cached view is the published one (NULL before the first
+	 * refresh, when the word still has generation 0) */
+	s = r->view ? first_value_slot(r->view, key, true) : NULL;
+	if (s)
+		*value = evmap__bag_values(s)[0];
+	found = s != NULL;
+	if (caa_unlikely(evmap__section_end_nowake(r)))
+		return wake_up_gp_and_return(found);
+	return found;
 }

@@ -63,39 +63,67 @@ const struct evmap_view *evmap__section_announce(evmap_reader *r,
  * published word and the copies[] array: the branch below is predicted,
  * and the table header is loaded from r->view at once.
  */
-static inline const struct evmap_view *
-evmap__section_begin(evmap_reader *r)
+static inline uint64_t evmap__section_store_inside(evmap_reader *r)
 {
 	uint64_t word = __atomic_load_n(&r->section, __ATOMIC_RELAXED) |
 			EVMAP__SECTION_INSIDE;
-	uint64_t published;
 
-	__atomic_store_n(&r->section, word, __ATOMIC_RELAXED);
-	evmap__rcu_read_lock(&r->binding);
-	if (caa_unlikely(__atomic_load_n(&r->parked, __ATOMIC_RELAXED)))
-		evmap__section_unpark(r, word);
-	published = __atomic_load_n(&r->shared->published, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&r->section, word, __ATOMIC_RELAXED); /* step 1 */
+	evmap__rcu_read_lock(&r->binding);                      /* step 2 */
+	return word;
+}
+
+/* Whether a section that stored @word finds its cached view current in
+ * @published, the published word (step 5's test). */
+static inline bool evmap__section_view_is_cached(uint64_t word,
+						 uint64_t published)
+{
 	/* published is (generation << 1) | copy, the word (generation << 1)
 	 * | inside: equal once the copy bit is set, if the generation is the
 	 * announced one (generation 0, none yet: r->view is NULL) */
-	if (caa_likely((published | EVMAP__SECTION_INSIDE) == word))
+	return (published | EVMAP__SECTION_INSIDE) == word;
+}
+
+/* Steps 3 to 5, after evmap__section_store_inside() returned @word. */
+static inline const struct evmap_view *
+evmap__section_view(evmap_reader *r, uint64_t word)
+{
+	uint64_t published;
+
+	if (caa_unlikely(__atomic_load_n(&r->parked, __ATOMIC_RELAXED)))
+		evmap__section_unpark(r, word);
+	published = __atomic_load_n(&r->shared->published, __ATOMIC_ACQUIRE);
+	if (caa_likely(evmap__section_view_is_cached(word, published)))
 		return r->view;
 	return evmap__section_announce(r, published);
+}
+
+static inline const struct evmap_view *
+evmap__section_begin(evmap_reader *r)
+{
+	return evmap__section_view(r, evmap__section_store_inside(r));
 }
 
 /* End the outermost read section of @r: "outside" (release: every load
  * of the section is ordered before it), then liburcu's read unlock.
  * Nothing to do if the section never began (evmap_enter() could not bind
- * the handle to its thread). */
-static inline void evmap__section_end(evmap_reader *r)
+ * the handle to its thread). true if the caller must then call
+ * evmap__rcu_wake_up_gp() (a grace period sleeps waiting for readers). */
+static inline bool evmap__section_end_nowake(evmap_reader *r)
 {
 	uint64_t word = __atomic_load_n(&r->section, __ATOMIC_RELAXED);
 
 	if (!(word & EVMAP__SECTION_INSIDE))
-		return;
+		return false;
 	__atomic_store_n(&r->section, word & ~EVMAP__SECTION_INSIDE,
 			 __ATOMIC_RELEASE);
-	evmap__rcu_read_unlock(&r->binding);
+	return evmap__rcu_read_unlock_nowake(&r->binding);
+}
+
+static inline void evmap__section_end(evmap_reader *r)
+{
+	if (caa_unlikely(evmap__section_end_nowake(r)))
+		evmap__rcu_wake_up_gp();
 }
 
 /* What refresh's wait did, for tests and benchmarks (one per writer). */

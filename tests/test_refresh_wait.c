@@ -11,7 +11,10 @@
  * under them (pairs of keys always hold equal values; a value seen stays
  * the one seen) and that no value they see was freed (values are poisoned
  * on free; ASan also catches the use after free). The writer's wait
- * statistics (internal library) prove that every path ran.
+ * statistics (internal library) prove that every path ran. Last, the same
+ * refresh-after-every-write load on evmap_get_first, whose fast path
+ * reuses the view cached in the handle: a value never goes back, and two
+ * lookups nested in one section see one copy.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -575,6 +578,99 @@ static void test_stress_refresh_after_every_write(void **state)
 	pthread_cond_destroy(&s.progress_cond);
 }
 
+/* ---- stress of evmap_get_first ---- */
+
+struct first_stress {
+	evmap_writer *w;
+	int done; /* atomic */
+	unsigned long violations, lookups, nested; /* atomic */
+};
+
+/* Outside any section: each key's value never goes back (one section per
+ * call, each on a view at least as new as the last). Inside one: the two
+ * keys of a pair hold the same value. */
+static void *first_reader(void *arg)
+{
+	struct first_stress *s = ((void **)arg)[0];
+	evmap_reader *r = ((void **)arg)[1];
+	uint64_t last[2 * NPAIRS] = {0}, rng = (uint64_t)(uintptr_t)r;
+	unsigned long bad = 0, lookups = 0, nested = 0;
+
+	while (!__atomic_load_n(&s->done, __ATOMIC_ACQUIRE)) {
+		const void *a = NULL, *b = NULL;
+		uint64_t pair, k;
+		int ra, rb;
+
+		rng = rng * UINT64_C(6364136223846793005) + 1;
+		pair = (rng >> 33) % NPAIRS;
+		k = 2 * pair + (rng >> 40 & 1);
+		ra = evmap_get_first(r, EVT_U64(k), &a);
+		if (ra < 0 || (ra == 1 && EVT_NUM(a) < last[k]))
+			bad++;
+		else if (ra == 1)
+			last[k] = EVT_NUM(a);
+		lookups++;
+		if (lookups % 8 == 0) {
+			(void)evmap_enter(r);
+			ra = evmap_get_first(r, EVT_U64(2 * pair), &a);
+			sched_yield(); /* let the writer run inside the section */
+			rb = evmap_get_first(r, EVT_U64(2 * pair + 1), &b);
+			if (ra != rb || (ra == 1 && a != b))
+				bad++;
+			evmap_leave(r);
+			nested++;
+		}
+	}
+	__atomic_add_fetch(&s->violations, bad, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->lookups, lookups, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->nested, nested, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static void test_stress_get_first_refresh_after_every_write(void **state)
+{
+	struct first_stress s = {0};
+	evmap_reader *readers[3];
+	void *args[3][2];
+	pthread_t threads[3];
+	size_t writes = evt_scale(20000, 500);
+
+	(void)state;
+	evt_new_u64_map(&s.w, &readers[0]);
+	for (int i = 1; i < 3; i++) {
+		readers[i] = evmap_reader_clone(readers[0]);
+		assert_non_null(readers[i]);
+	}
+	for (int i = 0; i < 3; i++) {
+		args[i][0] = &s;
+		args[i][1] = readers[i];
+		assert_int_equal(pthread_create(&threads[i], NULL, first_reader,
+						args[i]),
+				 0);
+	}
+	for (size_t i = 1; i <= writes; i++) {
+		uint64_t pair = i % NPAIRS;
+
+		assert_int_equal(evmap_update(s.w, EVT_U64(2 * pair), EVT_U64(i)),
+				 0);
+		assert_int_equal(
+		    evmap_update(s.w, EVT_U64(2 * pair + 1), EVT_U64(i)), 0);
+		assert_int_equal(evmap_refresh(s.w), 0);
+	}
+	__atomic_store_n(&s.done, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pthread_join(threads[i], NULL), 0);
+	print_message("# get_first: %zu refreshes, %lu lookups, %lu nested "
+		      "sections\n",
+		      writes, s.lookups, s.nested);
+	assert_int_equal(s.violations, 0);
+	assert_true(s.lookups > 0);
+	assert_true(s.nested > 0);
+	for (int i = 0; i < 3; i++)
+		evmap_reader_free(readers[i]);
+	evmap_writer_free(s.w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -585,6 +681,7 @@ int main(void)
 		cmocka_unit_test(test_maps_do_not_wait_for_each_other),
 		cmocka_unit_test(test_registry_keeps_live_handles_under_churn),
 		cmocka_unit_test(test_stress_refresh_after_every_write),
+		cmocka_unit_test(test_stress_get_first_refresh_after_every_write),
 	};
 
 	return cmocka_run_group_tests_name("refresh wait", tests, NULL, NULL);
