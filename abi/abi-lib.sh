@@ -21,7 +21,7 @@ abi_find_lib() {
 	abi_tmp=$(mktemp -d "${TMPDIR:-/tmp}/evmap-abi.XXXXXX")
 	echo "building libevmap (debugoptimized, -g) in $abi_tmp/build"
 	if ! meson setup "$abi_tmp/build" "$srcdir" --buildtype=debugoptimized \
-		-Dtests=false -Dbench=false >"$abi_tmp/setup.log" 2>&1 ||
+		-Dtests=false -Dbench=disabled >"$abi_tmp/setup.log" 2>&1 ||
 		! meson compile -C "$abi_tmp/build" >"$abi_tmp/build.log" 2>&1; then
 		cat "$abi_tmp/setup.log" "$abi_tmp/build.log" >&2 2>/dev/null
 		return 1

@@ -4,7 +4,7 @@
 # (suite 'bench'): run each briefly and check the shape of its output and
 # its exit status. No timing is asserted.
 #
-# Usage: check-output.sh bench PATH/evmap-bench
+# Usage: check-output.sh bench PATH/evmap-bench [1|0: built with ck or not]
 #        check-output.sh micro PATH/evmap-micro
 #        check-output.sh flavors PATH/rcu-flavors
 set -u
@@ -33,15 +33,23 @@ expect_lines() {
 
 check_bench() {
 	bin=$1
+	with_ck=${2:-1} # 0: built without Concurrency Kit (no ck peer)
 	run "$bin" -r 2 -w 1 -t 0.1 -c
 	bad=$(printf '%s\n' "$out" | grep -Evc "$line_re")
 	[ "$bad" -eq 0 ] || fail "$bad malformed lines"
-	for v in evmap rwlock lfht ck; do
+	peers="evmap rwlock lfht"
+	[ "$with_ck" -eq 1 ] && peers="$peers ck"
+	for v in $peers; do
 		expect_lines "$v" read 2
 		expect_lines "$v" write 1
 	done
 	expect_lines nosync read 1
-	[ "$(printf '%s\n' "$out" | wc -l)" -eq 13 ] || fail "line count"
+	[ "$(printf '%s\n' "$out" | wc -l)" -eq $((with_ck ? 13 : 10)) ] ||
+		fail "line count"
+	if [ "$with_ck" -eq 0 ]; then
+		"$bin" -r 1 -w 1 -t 0.05 -V ck >/dev/null 2>&1 &&
+			fail "accepted -V ck without the ck peer"
+	fi
 
 	run "$bin" -r 1 -w 2 -d skewed -e 16 -t 0.1 --pregen
 	expect_lines evmap-refresh16 read 1
@@ -82,7 +90,7 @@ check_flavors() {
 }
 
 case "${1-}" in
-bench) check_bench "$2" ;;
+bench) check_bench "$2" "${3:-1}" ;;
 micro) check_micro "$2" ;;
 flavors) check_flavors "$2" ;;
 *) fail "usage: $0 bench|micro|flavors PROGRAM" ;;

@@ -56,8 +56,10 @@
 #include <urcu/urcu-memb.h>
 #include <urcu/rculfhash.h>
 
+#if EVMAP_BENCH_CK
 #include <ck_epoch.h>
 #include <ck_hs.h>
+#endif
 
 #include "evmap.h"
 #include "registry.h"
@@ -107,11 +109,13 @@ struct lfht_node {
 	struct rcu_head rcu; /* cold: only for reclamation */
 };
 
+#if EVMAP_BENCH_CK
 struct ck_node {
 	uint64_t key;
 	uint64_t value;
 	ck_epoch_entry_t epoch_entry;
 };
+#endif
 
 /* One run of one variant: the map under test and what its threads share. */
 struct run {
@@ -133,11 +137,13 @@ struct run {
 	/* lfht */
 	struct cds_lfht *lfht;
 
+#if EVMAP_BENCH_CK
 	/* ck */
 	ck_hs_t hs;
 	ck_epoch_t epoch;
 	ck_epoch_record_t *ck_writer_record;
 	unsigned long ck_writes;
+#endif
 };
 
 /* One thread's state; cache-line aligned so that counters do not share. */
@@ -151,7 +157,9 @@ struct worker {
 	uint64_t *values; /* --pregen, writers */
 
 	evmap_reader *reader;	      /* evmap */
+#if EVMAP_BENCH_CK
 	ck_epoch_record_t *ck_record; /* ck readers */
+#endif
 
 	uint64_t ops;
 	uint64_t elapsed_ns;
@@ -352,7 +360,7 @@ static void rwlock_read_lock(pthread_rwlock_t *lock)
 	for (int i = 0; i < RWLOCK_SPINS; i++) {
 		if (pthread_rwlock_tryrdlock(lock) == 0)
 			return;
-		__builtin_ia32_pause();
+		caa_cpu_relax();
 	}
 	pthread_rwlock_rdlock(lock);
 }
@@ -362,7 +370,7 @@ static void rwlock_write_lock(pthread_rwlock_t *lock)
 	for (int i = 0; i < RWLOCK_SPINS; i++) {
 		if (pthread_rwlock_trywrlock(lock) == 0)
 			return;
-		__builtin_ia32_pause();
+		caa_cpu_relax();
 	}
 	pthread_rwlock_wrlock(lock);
 }
@@ -568,6 +576,7 @@ static void *lfht_thread(void *arg)
 	return NULL;
 }
 
+#if EVMAP_BENCH_CK
 /* ------------------------------------------------------------------ */
 /* ck: Concurrency Kit's ck_hs, SPMC mode, ck_epoch reclamation        */
 /* ------------------------------------------------------------------ */
@@ -724,6 +733,8 @@ static void *ck_thread(void *arg)
 	return NULL;
 }
 
+#endif /* EVMAP_BENCH_CK */
+
 /* ------------------------------------------------------------------ */
 /* null: the driver alone                                             */
 /* ------------------------------------------------------------------ */
@@ -776,7 +787,9 @@ static const struct backend backends[VARIANT_COUNT] = {
     [VARIANT_EVMAP] = {evmap_setup, evmap_teardown, evmap_thread, false},
     [VARIANT_RWLOCK] = {rwlock_setup, rwlock_teardown, rwlock_thread, false},
     [VARIANT_LFHT] = {lfht_setup, lfht_teardown, lfht_thread, false},
+#if EVMAP_BENCH_CK
     [VARIANT_CK] = {ck_setup, ck_teardown, ck_thread, false},
+#endif
     [VARIANT_NOSYNC] = {nosync_setup, nosync_teardown, nosync_thread, true},
     [VARIANT_NULL] = {null_setup, null_teardown, null_thread, false},
 };
@@ -886,9 +899,11 @@ static int run_variant(const struct config *cfg, enum variant v)
 	}
 	pthread_barrier_destroy(&run->start);
 	be->teardown(run);
+#if EVMAP_BENCH_CK
 	if (v == VARIANT_CK)
 		for (int i = 0; i < count; i++)
 			free(workers[i].ck_record);
+#endif
 
 	if (!err) {
 		if (v == VARIANT_EVMAP && cfg->refresh_every != 1)
@@ -964,6 +979,11 @@ static bool parse_variants(char *list, unsigned int *mask)
 				break;
 		if (v == VARIANT_COUNT)
 			return false;
+		if (!backends[v].setup) {
+			fprintf(stderr, "evmap-bench: the %s peer was not built "
+				"(Concurrency Kit not found at setup)\n", tok);
+			return false;
+		}
 		*mask |= 1u << v;
 	}
 	return *mask != 0;
@@ -1061,7 +1081,8 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		chosen = 1u << VARIANT_EVMAP;
 		if (compare)
 			chosen |= 1u << VARIANT_RWLOCK | 1u << VARIANT_LFHT |
-				  1u << VARIANT_CK | 1u << VARIANT_NOSYNC;
+				  (EVMAP_BENCH_CK ? 1u << VARIANT_CK : 0) |
+				  1u << VARIANT_NOSYNC;
 	}
 	cfg->variants = chosen;
 	return 0;

@@ -134,7 +134,7 @@ step "1. meson install --destdir tree (prefix /opt/libevmap)"
 destdir=$work/destdir
 prefix=/opt/libevmap
 run "$work/destdir-setup.log" meson setup "$work/build-destdir" "$srcdir" \
-	--prefix="$prefix" --libdir=lib -Dtests=false -Dbench=false
+	--prefix="$prefix" --libdir=lib -Dtests=false -Dbench=disabled
 run "$work/destdir-build.log" meson compile -C "$work/build-destdir"
 run "$work/destdir-install.log" meson install -C "$work/build-destdir" \
 	--destdir "$destdir"
