@@ -3,7 +3,7 @@
  * test-zipf.c - unit test of the benchmark's skewed key distribution.
  *
  * The sampler must reproduce the distribution evmap's benchmark really
- * draws (the zipf 6.1.0 crate with its truncation, BENCH-NOTES.md):
+ * draws (the zipf 6.1.0 crate with its truncation; bench/README.md):
  * key 1 14.84 %, key 2 4.57 %, the top 10 keys 33.67 % for exponent 1.03
  * over 10 000 keys. The seed is fixed, so the test is deterministic; the
  * tolerance is five standard errors of the sample plus the rounding of the

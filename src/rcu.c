@@ -9,12 +9,13 @@
  * that exit holding handles never stall grace periods. A thread that the
  * application registered itself is used as is and never unregistered here.
  * All binding changes happen under bind_lock; the hot path only compares
- * the binding's owner with pthread_self().
+ * the binding's owner with the caller's identity (evmap__rcu_self: the
+ * thread pointer, or pthread_self()).
  *
  * Why a stale binding cannot be used: a binding's owner is cleared (under
  * bind_lock) by the owner thread's exit destructor, before the thread's
- * pthread_t can be reused by a new thread; so a handle whose owner equals
- * the caller's pthread_self() was bound by the caller itself.
+ * identity can be reused by a new thread; so a handle whose owner equals
+ * the caller's identity was bound by the caller itself.
  */
 #include "rcu.h"
 

@@ -62,9 +62,12 @@ struct evmap__rcu_binding {
 	struct evmap__rcu_binding *prev, *next; /* the thread's bindings */
 };
 
-/* The calling thread's identity, unique among live threads. With glibc on
- * x86-64 and AArch64, pthread_self() is the thread pointer: read it
- * without a call. */
+/* The calling thread's identity, unique among live threads (a thread that
+ * starts after another ended may get the same one). With glibc on x86-64
+ * and AArch64 it is the thread pointer (%fs base, TPIDR_EL0), read without
+ * a call: on x86-64 that is also pthread_self(), on AArch64 it is not (it
+ * points at the thread's TLS block), which does not matter, as only its
+ * uniqueness is used. Elsewhere pthread_self(). */
 static inline uintptr_t evmap__rcu_self(void)
 {
 #if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__)) && \

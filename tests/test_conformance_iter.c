@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_conformance_iter.c - CONFORMANCE.md lines 22, 23 and 31: iterating
+ * test_conformance_iter.c - tests/CONFORMANCE.md C22, C23 and C31: iterating
  * a view (each key once, pending writes invisible), copying a whole map out
  * through iteration and evmap_get, and nested sections on one handle that
  * keep the outer view protected until the outermost leave.

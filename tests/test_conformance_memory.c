@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_conformance_memory.c - CONFORMANCE.md lines 28, 34 and 35: every key
+ * test_conformance_memory.c - tests/CONFORMANCE.md C28, C34 and C35: every key
  * and value the map owns is freed exactly once and never while a section
  * can still see it; writes never published are freed with the writer; and
  * a value (or key) type whose equal answers at random can make lookups

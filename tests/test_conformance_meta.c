@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_conformance_meta.c - CONFORMANCE.md line 21: the meta value readers
+ * test_conformance_meta.c - tests/CONFORMANCE.md C21: the meta value readers
  * see, when a new one becomes visible, and that every replaced meta is
  * freed exactly once (and not while a reader can still see it).
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_conformance_multivalue.c - CONFORMANCE.md lines 9-20 and 29: bags of
+ * test_conformance_multivalue.c - tests/CONFORMANCE.md C9-C20 and C29: bags of
  * values per key (insert, remove_value, clear_key, remove_key, update,
  * evict, retain, duplicates, keys left with empty bags), each checked after
  * refreshes so that both copies replay the operations. Keys and values are

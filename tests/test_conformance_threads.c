@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_conformance_threads.c - CONFORMANCE.md lines 8, 24-27, 30, 32 and 33:
+ * test_conformance_threads.c - tests/CONFORMANCE.md C8, C24-C27, C30, C32 and C33:
  * one writer (the main thread unless said otherwise) against reader
  * threads. Readers check invariants the writer keeps at every refresh and
  * count violations; the main thread asserts after joining them. Nothing
  * waits on time: threads meet on barriers and events, and the only sleep
- * is the 2 ms a slow reader holds its section (line 24's slow variant).
+ * is the 2 ms a slow reader holds its section (C24's slow variant).
  * Loop counts shrink with EVMAP_TEST_SCALE and under sanitizers.
  */
 #include <pthread.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_conformance_visibility.c - CONFORMANCE.md lines 1-7: when a map is
+ * test_conformance_visibility.c - tests/CONFORMANCE.md C1-C7: when a map is
  * ready, when writes become visible, snapshot consistency of a section,
  * destruction as seen by readers, and evmap_flush with nothing pending.
  * (Line 8, reader threads that end badly, is in test_conformance_threads.)
