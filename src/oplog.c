@@ -56,16 +56,12 @@ void evmap__oplog_shrink(struct evmap__oplog *log)
 
 static void free_key(const struct evmap__types *types, const void *key)
 {
-	const evmap_type *kt = types->key.type;
-	if (kt->free)
-		kt->free((void *)key, kt->ctx);
+	evmap__item_free(types->key.type, key);
 }
 
 static void free_value(const struct evmap__types *types, const void *value)
 {
-	const evmap_type *vt = types->value.type;
-	if (vt->free)
-		vt->free((void *)value, vt->ctx);
+	evmap__item_free(types->value.type, value);
 }
 
 /* The lookup clones an op made are no longer needed once resolved. */
@@ -140,14 +136,6 @@ static evmap__slot *existing_slot(struct evmap__op *op, struct evmap_view *c,
 	return evmap__table_find_identity(&c->table, op->hash, op->key);
 }
 
-static uint64_t next_random(uint64_t *state)
-{
-	uint64_t x = (*state += UINT64_C(0x9E3779B97F4A7C15));
-	x = (x ^ (x >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	x = (x ^ (x >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return x ^ (x >> 31);
-}
-
 static int evict_first(struct evmap__op *op, struct evmap__table *t)
 {
 	size_t k = op->count < t->count ? op->count : t->count;
@@ -162,7 +150,7 @@ static int evict_first(struct evmap__op *op, struct evmap__table *t)
 	if (!removed)
 		return -ENOMEM;
 	for (size_t i = 0; i < k; i++) {
-		size_t pos = (size_t)next_random(&state) & t->mask;
+		size_t pos = (size_t)evmap__splitmix64(&state) & t->mask;
 		evmap__slot *s;
 		while (evmap__slot_is_empty(&t->slots[pos]))
 			pos = (pos + 1) & t->mask;

@@ -76,20 +76,14 @@ uint64_t evmap__random_seed(void)
 	return seed;
 }
 
-static uint64_t splitmix64(uint64_t x)
-{
-	x += UINT64_C(0x9E3779B97F4A7C15);
-	x = (x ^ (x >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	x = (x ^ (x >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return x ^ (x >> 31);
-}
-
 void evmap__item_type_init(struct evmap__item_type *it, const evmap_type *type,
 			   uint64_t seed)
 {
 	it->type = type;
-	it->sip_k0 = splitmix64(seed);
-	it->sip_k1 = splitmix64(it->sip_k0);
+	/* k1 is the step after k0: the keys the map has always derived */
+	it->sip_k0 = evmap__splitmix64(&seed);
+	seed = it->sip_k0;
+	it->sip_k1 = evmap__splitmix64(&seed);
 	if (type == &evmap_type_cstr)
 		it->kind = EVMAP__KIND_CSTR;
 	else if (type == &evmap_type_u64 || type == &evmap_type_ptr)

@@ -78,6 +78,25 @@ static inline bool evmap__item_equal(const struct evmap__item_type *it,
 	}
 }
 
+/* Free @item with @type's free callback, if it has one (items of types
+ * without one belong to the application). */
+static inline void evmap__item_free(const evmap_type *type, const void *item)
+{
+	if (type->free)
+		type->free((void *)item, type->ctx);
+}
+
+/* One step of splitmix64 (Steele, Lea, Flood): advance *@state and return
+ * a well-mixed 64-bit value of it. */
+static inline uint64_t evmap__splitmix64(uint64_t *state)
+{
+	uint64_t x = (*state += UINT64_C(0x9E3779B97F4A7C15));
+
+	x = (x ^ (x >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+	x = (x ^ (x >> 27)) * UINT64_C(0x94D049BB133111EB);
+	return x ^ (x >> 31);
+}
+
 /* Whether bags of this value type may get a hash index. */
 static inline bool evmap__item_hashable(const struct evmap__item_type *it)
 {

@@ -278,11 +278,11 @@ void evmap__bag_storage_release(struct evmap__bag_storage *b,
 {
 	uint32_t len = b->len & EVMAP__BAG_LEN_MASK;
 
-	if (value_type && value_type->free) {
+	if (value_type) {
 		const void *const *values =
 			b->array ? (const void *const *)b->array->values : &b->one;
 		for (uint32_t i = 0; i < len; i++)
-			value_type->free((void *)values[i], value_type->ctx);
+			evmap__item_free(value_type, values[i]);
 	}
 	if (b->array) {
 		index_free(b->array);

@@ -187,12 +187,6 @@ static int take_item(const struct evmap__item_type *it, const void *item,
 	return 0;
 }
 
-static void drop_item(const struct evmap__item_type *it, const void *item)
-{
-	if (it->type->free)
-		it->type->free((void *)item, it->type->ctx);
-}
-
 enum item_role { ITEM_NONE, ITEM_OWNED, ITEM_LOOKUP };
 
 /*
@@ -225,7 +219,7 @@ static int log_op(evmap_writer *w, struct evmap__op *op, const void *key,
 		if (take_item(&types->value, value, &op->value,
 			      &value_cloned) != 0) {
 			if (key_cloned)
-				drop_item(&types->key, op->key);
+				evmap__item_free(types->key.type, op->key);
 			return -ENOMEM;
 		}
 		op->flags |= value_role == ITEM_OWNED ? EVMAP__OP_OWNS_VALUE

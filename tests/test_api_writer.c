@@ -8,46 +8,9 @@
  */
 #include "test_util.h"
 
-struct fixture {
-	evmap_writer *w;
-	evmap_reader *r;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f ||
-	    evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &f->w, &f->r))
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int setup_ct(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f || evmap_new(&evt_ct_type, &evt_ct_type, NULL, &f->w, &f->r))
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	evmap_reader_free(f->r);
-	evmap_writer_free(f->w);
-	free(f);
-	evt_ct_assert_clean();
-	return 0;
-}
-
 static void test_pending_counts_logged_writes(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 
 	assert_int_equal(evmap_pending(f->w), 0);
 	assert_int_equal(evmap_insert(f->w, EVT_U64(1), EVT_U64(1)), 0);
@@ -67,7 +30,7 @@ static void test_pending_counts_logged_writes(void **state)
 
 static void test_generation_counts_refreshes(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 	uint64_t i;
 
 	assert_int_equal(evmap_generation(f->w), 0);
@@ -89,7 +52,7 @@ static void test_generation_counts_refreshes(void **state)
 
 static void test_flush_publishes_pending(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 
 	assert_int_equal(evmap_flush(f->w), 0); /* nothing pending: not ready */
 	assert_null(evmap_enter(f->r));
@@ -101,7 +64,7 @@ static void test_flush_publishes_pending(void **state)
 
 static void test_try_refresh_without_readers(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 	int i;
 
 	/* no thread is in a read section (none ever was, but this one):
@@ -124,7 +87,7 @@ static bool keep_all(const void *value, void *ctx)
 
 static void test_edeadlk_inside_own_section(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 	evmap_reader *other = evmap_reader_clone(f->r);
 	int calls = 0;
 
@@ -157,7 +120,7 @@ static void test_edeadlk_inside_own_section(void **state)
 
 static void test_edeadlk_in_section_before_ready(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 
 	/* enter returns NULL before the first refresh, but it is a section */
 	assert_null(evmap_enter(f->r));
@@ -170,7 +133,7 @@ static void test_edeadlk_in_section_before_ready(void **state)
  * retain checks its arguments before that. */
 static void test_edeadlk_in_section_of_other_map(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 	evmap_writer *w2;
 	evmap_reader *r2;
 	int calls = 0;
@@ -195,7 +158,7 @@ static void test_edeadlk_in_section_of_other_map(void **state)
 
 static void test_evict_more_than_present(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 	uint64_t i;
 
 	for (i = 0; i < 10; i++)
@@ -210,7 +173,7 @@ static void test_evict_more_than_present(void **state)
 /* More than a bag can ever hold (2^31 - 2 values): refused at once. */
 static void test_reserve_over_bag_limit(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 
 	assert_int_equal(evmap_reserve(f->w, EVT_U64(1),
 				       ((size_t)1 << 31) - 1),
@@ -223,7 +186,7 @@ static void test_reserve_over_bag_limit(void **state)
 
 static void test_evict_some_keys(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 	const evmap_view *v;
 	uint64_t i;
 	size_t left;
@@ -261,7 +224,7 @@ static void test_evict_some_keys(void **state)
 
 static void test_reserve_creates_key(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 
 	assert_int_equal(evmap_reserve(f->w, EVT_U64(5), 100), 0);
 	assert_int_equal(evmap_refresh(f->w), 0);
@@ -277,7 +240,7 @@ static void test_reserve_creates_key(void **state)
 
 static void test_fit_keeps_contents(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 	uint64_t i;
 	int round;
 
@@ -319,7 +282,7 @@ static void test_fit_keeps_contents(void **state)
 
 static void test_fit_all_keeps_contents(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 	uint64_t i;
 	int round;
 
@@ -374,7 +337,7 @@ static bool keep_multiple_of_3(const void *value, void *ctx)
 
 static void test_retain_calls_keep_once_per_value(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 	struct retain_count *c = calloc(1, sizeof(*c));
 	const evmap_view *v;
 	const evmap_values *vs;
@@ -415,7 +378,7 @@ static void test_retain_calls_keep_once_per_value(void **state)
 /* Large bags of owned strings with duplicates, > 64 values: hashed form. */
 static void test_large_bag_with_duplicates(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 	char value[16];
 	int i, round;
 
@@ -469,7 +432,7 @@ static void test_large_bag_with_duplicates(void **state)
 /* Large bag of numbers: remove every value again, in another order. */
 static void test_large_bag_u64_fill_and_empty(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 	uint64_t i;
 
 	for (i = 0; i < 1000; i++)
@@ -489,8 +452,8 @@ static void test_large_bag_u64_fill_and_empty(void **state)
 	assert_int_equal(evt_len_of(f->r, EVT_U64(1)), 0);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-#define TC(fn) cmocka_unit_test_setup_teardown(fn, setup_ct, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, evt_setup_u64, evt_teardown)
+#define TC(fn) cmocka_unit_test_setup_teardown(fn, evt_setup_ct, evt_teardown)
 
 int main(void)
 {

@@ -9,43 +9,6 @@
  */
 #include "test_util.h"
 
-struct fixture {
-	evmap_writer *w;
-	evmap_reader *r;
-};
-
-static int setup_ct(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f || evmap_new(&evt_ct_type, &evt_ct_type, NULL, &f->w, &f->r))
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int setup_u64(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f ||
-	    evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &f->w, &f->r))
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	evmap_reader_free(f->r);
-	evmap_writer_free(f->w);
-	free(f);
-	evt_ct_assert_clean();
-	return 0;
-}
-
 /* Length of @key's bag and whether it holds @count values equal to @s. */
 static void assert_bag(evmap_reader *r, const char *key, long len,
 		       const char *s, size_t count)
@@ -69,7 +32,7 @@ static void assert_bag(evmap_reader *r, const char *key, long len,
 /* 9. insert a; refresh; insert b: readers see only a. */
 static void test_conf09_insert_then_refresh_then_insert(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 
 	assert_int_equal(evmap_insert(f->w, "1", "a"), 0);
 	assert_int_equal(evmap_refresh(f->w), 0);
@@ -85,7 +48,7 @@ static void test_conf09_insert_then_refresh_then_insert(void **state)
 /* 9, with numbers (values not owned by the map). */
 static void test_conf09_insert_then_refresh_then_insert_u64(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 
 	assert_int_equal(evmap_insert(f->w, EVT_U64(1), EVT_U64(10)), 0);
 	assert_int_equal(evmap_refresh(f->w), 0);
@@ -98,7 +61,7 @@ static void test_conf09_insert_then_refresh_then_insert_u64(void **state)
 /* 10. insert a, b; refresh; insert c: readers see a and b. */
 static void test_conf10_two_inserts_refresh_then_insert(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 
 	assert_int_equal(evmap_insert(f->w, "1", "a"), 0);
 	assert_int_equal(evmap_insert(f->w, "1", "b"), 0);
@@ -112,7 +75,7 @@ static void test_conf10_two_inserts_refresh_then_insert(void **state)
 /* 11. insert a, b, remove_value a, refresh: {b}. */
 static void test_conf11_remove_value_before_refresh(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 
 	assert_int_equal(evmap_insert(f->w, "1", "a"), 0);
 	assert_int_equal(evmap_insert(f->w, "1", "b"), 0);
@@ -129,7 +92,7 @@ static void test_conf11_remove_value_before_refresh(void **state)
 /* 12. insert a, b, refresh, remove_value a, refresh: {b}. */
 static void test_conf12_remove_value_after_refresh(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 
 	assert_int_equal(evmap_insert(f->w, "1", "a"), 0);
 	assert_int_equal(evmap_insert(f->w, "1", "b"), 0);
@@ -145,7 +108,7 @@ static void test_conf12_remove_value_after_refresh(void **state)
 /* 13. {a, b}; remove a, insert c, remove c; refresh: {b}. */
 static void test_conf13_remove_insert_remove(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 
 	assert_int_equal(evmap_insert(f->w, "1", "a"), 0);
 	assert_int_equal(evmap_insert(f->w, "1", "b"), 0);
@@ -164,7 +127,7 @@ static void test_conf13_remove_insert_remove(void **state)
  * twice in a row, so that each runs on both copies. */
 static void test_conf14_clear_vs_remove_twice(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 	int i;
 
 	assert_int_equal(evmap_insert(f->w, "1", "a"), 0);
@@ -193,7 +156,7 @@ static void test_conf14_clear_vs_remove_twice(void **state)
 /* 15. remove_key before a refresh removes key 1 and keeps key 2. */
 static void test_conf15_remove_key_before_refresh(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 
 	assert_int_equal(evmap_insert(f->w, "1", "a"), 0);
 	assert_int_equal(evmap_insert(f->w, "1", "b"), 0);
@@ -210,7 +173,7 @@ static void test_conf15_remove_key_before_refresh(void **state)
 /* 15. remove_key after a refresh removes key 1 and keeps key 2. */
 static void test_conf15_remove_key_after_refresh(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 
 	assert_int_equal(evmap_insert(f->w, "1", "a"), 0);
 	assert_int_equal(evmap_insert(f->w, "1", "b"), 0);
@@ -230,7 +193,7 @@ static void test_conf15_remove_key_after_refresh(void **state)
 /* 16. clear_key on two keys, remove_key on one: the other stays, empty. */
 static void test_conf16_clear_two_remove_one(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 
 	assert_int_equal(evmap_insert(f->w, "1", "a"), 0);
 	assert_int_equal(evmap_insert(f->w, "2", "b"), 0);
@@ -250,7 +213,7 @@ static void test_conf16_clear_two_remove_one(void **state)
 /* 17. update replaces the whole bag (earlier inserts not yet published). */
 static void test_conf17_update_before_refresh(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 
 	assert_int_equal(evmap_insert(f->w, "1", "a"), 0);
 	assert_int_equal(evmap_insert(f->w, "1", "b"), 0);
@@ -267,7 +230,7 @@ static void test_conf17_update_before_refresh(void **state)
 /* 17. update replaces the whole bag (earlier inserts published). */
 static void test_conf17_update_after_refresh(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 
 	assert_int_equal(evmap_insert(f->w, "1", "a"), 0);
 	assert_int_equal(evmap_insert(f->w, "1", "b"), 0);
@@ -289,7 +252,7 @@ static void test_conf17_update_after_refresh(void **state)
 /* 18. evict(1) on two keys leaves exactly one of them. */
 static void test_conf18_evict_one_of_two(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 	bool has1, has2;
 
 	assert_int_equal(evmap_insert(f->w, "1", "a"), 0);
@@ -312,7 +275,7 @@ static void test_conf18_evict_one_of_two(void **state)
 /* 18, evicting unpublished keys and more keys than the map holds. */
 static void test_conf18_evict_pending_and_too_many(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 
 	assert_int_equal(evmap_insert(f->w, "1", "a"), 0);
 	assert_int_equal(evmap_insert(f->w, "2", "b"), 0);
@@ -348,7 +311,7 @@ static bool keep_even(const void *value, void *ctx)
 /* 19. retain(keep even) over 0..49: the even ones, keep once per value. */
 static void test_conf19_retain_even(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 	struct keep_even k = {{0}, 0};
 	const evmap_view *v;
 	const evmap_values *vs;
@@ -395,7 +358,7 @@ static bool keep_starting_with_k(const void *value, void *ctx)
 
 static void test_conf19_retain_pending_values(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 	struct keep_str k = {0};
 
 	assert_int_equal(evmap_insert(f->w, "1", "keep1"), 0);
@@ -420,7 +383,7 @@ static void test_conf19_retain_pending_values(void **state)
 /* 20. Duplicate values are kept; remove_value removes one of them. */
 static void test_conf20_duplicates_kept(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 	int i;
 
 	for (i = 0; i < 3; i++)
@@ -437,7 +400,7 @@ static void test_conf20_duplicates_kept(void **state)
 /* 20, with numbers. */
 static void test_conf20_duplicates_kept_u64(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 	const evmap_view *v;
 	int i;
 
@@ -457,7 +420,7 @@ static void test_conf20_duplicates_kept_u64(void **state)
  * counted by len and contains_key. */
 static void test_conf29_remove_last_value_keeps_key(void **state)
 {
-	struct fixture *f = *state;
+	struct evt_fixture *f = *state;
 	const evmap_view *v;
 	int i;
 
@@ -484,30 +447,30 @@ static void test_conf29_remove_last_value_keeps_key(void **state)
 	assert_false(evmap_contains_key(f->r, "2"));
 }
 
-#define T(fn, setup) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn, setup) cmocka_unit_test_setup_teardown(fn, setup, evt_teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_conf09_insert_then_refresh_then_insert, setup_ct),
-		T(test_conf09_insert_then_refresh_then_insert_u64, setup_u64),
-		T(test_conf10_two_inserts_refresh_then_insert, setup_ct),
-		T(test_conf11_remove_value_before_refresh, setup_ct),
-		T(test_conf12_remove_value_after_refresh, setup_ct),
-		T(test_conf13_remove_insert_remove, setup_ct),
-		T(test_conf14_clear_vs_remove_twice, setup_ct),
-		T(test_conf15_remove_key_before_refresh, setup_ct),
-		T(test_conf15_remove_key_after_refresh, setup_ct),
-		T(test_conf16_clear_two_remove_one, setup_ct),
-		T(test_conf17_update_before_refresh, setup_ct),
-		T(test_conf17_update_after_refresh, setup_ct),
-		T(test_conf18_evict_one_of_two, setup_ct),
-		T(test_conf18_evict_pending_and_too_many, setup_ct),
-		T(test_conf19_retain_even, setup_u64),
-		T(test_conf19_retain_pending_values, setup_ct),
-		T(test_conf20_duplicates_kept, setup_ct),
-		T(test_conf20_duplicates_kept_u64, setup_u64),
-		T(test_conf29_remove_last_value_keeps_key, setup_ct),
+		T(test_conf09_insert_then_refresh_then_insert, evt_setup_ct),
+		T(test_conf09_insert_then_refresh_then_insert_u64, evt_setup_u64),
+		T(test_conf10_two_inserts_refresh_then_insert, evt_setup_ct),
+		T(test_conf11_remove_value_before_refresh, evt_setup_ct),
+		T(test_conf12_remove_value_after_refresh, evt_setup_ct),
+		T(test_conf13_remove_insert_remove, evt_setup_ct),
+		T(test_conf14_clear_vs_remove_twice, evt_setup_ct),
+		T(test_conf15_remove_key_before_refresh, evt_setup_ct),
+		T(test_conf15_remove_key_after_refresh, evt_setup_ct),
+		T(test_conf16_clear_two_remove_one, evt_setup_ct),
+		T(test_conf17_update_before_refresh, evt_setup_ct),
+		T(test_conf17_update_after_refresh, evt_setup_ct),
+		T(test_conf18_evict_one_of_two, evt_setup_ct),
+		T(test_conf18_evict_pending_and_too_many, evt_setup_ct),
+		T(test_conf19_retain_even, evt_setup_u64),
+		T(test_conf19_retain_pending_values, evt_setup_ct),
+		T(test_conf20_duplicates_kept, evt_setup_ct),
+		T(test_conf20_duplicates_kept_u64, evt_setup_u64),
+		T(test_conf29_remove_last_value_keeps_key, evt_setup_ct),
 	};
 	return cmocka_run_group_tests_name("conformance_multivalue", tests,
 					   NULL, NULL);

@@ -353,6 +353,40 @@ void evt_event_wait(struct evt_event *e)
 	pthread_mutex_unlock(&impl->lock);
 }
 
+static int setup_fixture(void **state, const evmap_type *key_type,
+			 const evmap_type *value_type)
+{
+	struct evt_fixture *f = calloc(1, sizeof(*f));
+
+	if (!f || evmap_new(key_type, value_type, NULL, &f->w, &f->r)) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+int evt_setup_u64(void **state)
+{
+	return setup_fixture(state, &evmap_type_u64, &evmap_type_u64);
+}
+
+int evt_setup_ct(void **state)
+{
+	return setup_fixture(state, &evt_ct_type, &evt_ct_type);
+}
+
+int evt_teardown(void **state)
+{
+	struct evt_fixture *f = *state;
+
+	evmap_reader_free(f->r);
+	evmap_writer_free(f->w);
+	free(f);
+	evt_ct_assert_clean();
+	return 0;
+}
+
 void evt_new_u64_map(evmap_writer **w, evmap_reader **r)
 {
 	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, w, r),

@@ -47,6 +47,20 @@ size_t evt_scale(size_t n, size_t min);
  * thread: fails the test if it cannot be made). */
 void evt_new_u64_map(evmap_writer **w, evmap_reader **r);
 
+/*
+ * A cmocka fixture: one map and its first reader handle, in *state.
+ * evt_setup_u64: evmap_type_u64 keys and values; evt_setup_ct: the counting
+ * type (below) for both. evt_teardown frees them and asserts that every
+ * counted item was freed exactly once.
+ */
+struct evt_fixture {
+	evmap_writer *w;
+	evmap_reader *r;
+};
+int evt_setup_u64(void **state);
+int evt_setup_ct(void **state);
+int evt_teardown(void **state);
+
 /* ---- the counting type ---- */
 
 /*
