@@ -1,17 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * oplog.h - internal: the writer's operation log and how an operation is
- * applied to a copy.
- *
- * An operation is applied twice: first to the standby copy (resolving it
- * with the user's hash/equal/keep: which key entry, which values it
- * removes) and, after the next publication, a second time to the other
- * copy, by identity (stored hash + pointers), never calling the user's
- * equality or keep callbacks (a large bag's index may hash a value again).
- * What an operation removes on its first application is kept in the op as
- * garbage and freed on its second application, when it leaves the second
- * copy. Each application either completes or fails with -ENOMEM having
- * changed nothing, so refresh can stop and resume at any op.
+ * oplog.h - internal: the writer's operation log. Its ops, the three
+ * cursors that say which ops each copy has seen, and the calls that apply
+ * them; oplog.c opens with how the log works and why the copies cannot
+ * diverge.
  */
 #ifndef EVMAP_OPLOG_H
 #define EVMAP_OPLOG_H
@@ -30,73 +22,107 @@ enum evmap__op_kind {
 	EVMAP__OP_FIT,
 	EVMAP__OP_FIT_ALL,
 	EVMAP__OP_EVICT,
+	EVMAP__OP_KINDS
 };
 
 enum evmap__op_flags {
-	EVMAP__OP_OWNS_KEY = 1 << 0,      /* key must be freed if unused */
-	EVMAP__OP_OWNS_VALUE = 1 << 1,    /* value likewise */
-	EVMAP__OP_LOOKUP_KEY = 1 << 2,    /* key is a clone made for lookup */
-	EVMAP__OP_LOOKUP_VALUE = 1 << 3,  /* value likewise */
-	EVMAP__OP_RESOLVED = 1 << 4,      /* first application done */
-	EVMAP__OP_NOOP = 1 << 5,          /* resolved to nothing to do */
-	EVMAP__OP_HAS_GARBAGE = 1 << 6,
+	EVMAP__OP_OWNS_KEY = 1 << 0,     /* key must be freed if unused */
+	EVMAP__OP_OWNS_VALUE = 1 << 1,   /* value likewise */
+	EVMAP__OP_LOOKUP_KEY = 1 << 2,   /* key is a clone made for lookup */
+	EVMAP__OP_LOOKUP_VALUE = 1 << 3, /* value likewise */
+	EVMAP__OP_NOOP = 1 << 4,         /* first application: nothing to do */
+	EVMAP__OP_HAS_GARBAGE = 1 << 5,  /* holds what it took out of a copy */
 };
 
-/* Keys (with their bags) an evict removed; values a retain removed. */
-struct evmap__removed {
+/* A key and its bag that an evict took out of the first copy. */
+struct evmap__evicted_key {
 	const void *key;
 	uint32_t hash;
 	struct evmap__bag_storage bag;
 };
 
 struct evmap__op {
-	uint8_t kind;
-	uint8_t flags;
+	uint8_t kind;      /* enum evmap__op_kind */
+	uint8_t flags;     /* enum evmap__op_flags */
 	uint32_t hash;     /* of key */
-	const void *key;   /* after resolution: the stored key pointer */
-	const void *value; /* after resolution (remove_value): the removed one */
-	size_t count;      /* reserve: additional; evict: keys; removed[] size */
-	uint64_t seed;     /* evict */
+	const void *key;   /* after the first application: the stored key */
+	const void *value; /* after remove_value's first application: the
+			    * stored value it removed */
 	union {
-		struct evmap__bag_storage bag; /* update, clear, remove_key */
-		struct evmap__table table;     /* purge: the whole old table */
-		struct evmap__removed *removed; /* evict (keys), retain (values) */
-	} garbage;
+		/* arguments, as logged */
+		size_t reserve_additional; /* RESERVE: room for this many */
+		struct {
+			size_t keys;
+			uint64_t seed;
+		} evict_request; /* EVICT, until its first application */
+		/* garbage: what the first application took out of the first
+		 * copy, freed when the second takes it out of the other */
+		struct evmap__bag_storage taken_bag; /* UPDATE, CLEAR_KEY,
+						      * REMOVE_KEY */
+		struct evmap__table purged_table;    /* PURGE: the old table */
+		struct {
+			struct evmap__evicted_key *keys;
+			size_t count;
+		} evicted; /* EVICT */
+		struct {
+			const void **values;
+			size_t count;
+		} rejected; /* RETAIN: the values keep() rejected */
+	} u;
 };
 
+/*
+ * The log: ops[0, len), oldest first, in two runs:
+ *   [0, published_end)    published by the last refresh, so applied to the
+ *                         published copy; [0, replayed) of them are also
+ *                         applied (a second time) to the standby;
+ *   [published_end, len)  pending: not visible to readers;
+ *                         [published_end, applied) of them are applied
+ *                         (a first time) to the standby.
+ * Invariant: replayed <= published_end <= applied <= len, and applied >
+ * published_end only once replayed == published_end.
+ */
 struct evmap__oplog {
 	struct evmap__op *ops;
 	size_t len, cap;
+	size_t published_end, replayed, applied;
 };
+
+/* Ops logged since the last refresh. */
+static inline size_t evmap__oplog_pending(const struct evmap__oplog *log)
+{
+	return log->len - log->published_end;
+}
 
 /* Room for one more op. 0 or -ENOMEM. */
 int evmap__oplog_reserve(struct evmap__oplog *log);
-/* Give back room a burst of writes left once the log is at most a quarter
- * full (halving, never below the initial 64 ops). Best effort: on failure
- * the log keeps its array. */
-void evmap__oplog_shrink(struct evmap__oplog *log);
+/* Append @op (after evmap__oplog_reserve succeeded). */
+void evmap__oplog_push(struct evmap__oplog *log, const struct evmap__op *op);
 
-/* First application to @copy. 0 or -ENOMEM (nothing changed). */
-int evmap__op_apply_first(struct evmap__op *op, struct evmap_view *copy,
+/* Bring @standby up to date (no reader may be inside it): replay the
+ * published ops, then apply the pending ones. 0, or -ENOMEM; resumable:
+ * a later call goes on from the op that failed. */
+int evmap__oplog_catch_up(struct evmap__oplog *log, struct evmap_view *standby,
 			  const struct evmap__types *types);
-/* Second application to @copy, then free the op's garbage. 0 or -ENOMEM. */
-int evmap__op_apply_second(struct evmap__op *op, struct evmap_view *copy,
-			   const struct evmap__types *types);
-/* Free what a never-applied op owns (its key, value, lookup clones). */
-void evmap__op_release_unapplied(struct evmap__op *op,
-				 const struct evmap__types *types);
-/* Free the garbage of a first-applied op that will never be second-applied
- * (destruction). */
-void evmap__op_release_garbage(struct evmap__op *op,
-			       const struct evmap__types *types);
+/* The caught-up standby was just published: the ops it replayed leave the
+ * log (they are in both copies), the pending ones become published. */
+void evmap__oplog_published(struct evmap__oplog *log);
 
-/* Retain, resolved at once on @copy (calls @keep once per value). */
-int evmap__op_retain_first(struct evmap__op *op, struct evmap_view *copy,
-			   bool (*keep)(const void *value, void *ctx),
-			   void *ctx);
+/* The last op is a retain, and everything before it is applied to
+ * @standby: apply it now (calls @keep once per value). On -ENOMEM the op
+ * leaves the log, having changed nothing. */
+int evmap__oplog_apply_retain(struct evmap__oplog *log,
+			      struct evmap_view *standby,
+			      bool (*keep)(const void *value, void *ctx),
+			      void *ctx);
 
-/* Free every key and value in @t (not the storage). */
-void evmap__table_free_items(struct evmap__table *t,
-			     const struct evmap__types *types);
+/* At destruction: whether the published copy has seen more ops than the
+ * standby (it then holds every live item). */
+bool evmap__oplog_published_is_ahead(const struct evmap__oplog *log);
+/* At destruction, once the copy that is ahead had its items freed: free
+ * what the ops still hold (the garbage of ops applied to one copy, the
+ * items of ops applied to none) and the log itself. */
+void evmap__oplog_destroy(struct evmap__oplog *log,
+			  const struct evmap__types *types);
 
 #endif /* EVMAP_OPLOG_H */

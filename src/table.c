@@ -161,3 +161,20 @@ evmap__slot *evmap__table_next(const struct evmap__table *t, size_t *pos)
 	}
 	return NULL;
 }
+
+void evmap__table_free_items(struct evmap__table *t,
+			     const struct evmap__types *types)
+{
+	evmap__slot *s;
+	size_t i = 0;
+
+	while ((s = evmap__table_next(t, &i))) {
+		struct evmap__bag_storage bag;
+
+		evmap__bag_take(s, &bag);
+		evmap__bag_storage_release(&bag, types->value.type);
+		evmap__item_free(types->key.type, s->key);
+		s->len = EVMAP__SLOT_EMPTY;
+	}
+	t->count = 0;
+}

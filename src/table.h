@@ -137,6 +137,11 @@ evmap__slot *evmap__table_add(struct evmap__table *t, uint32_t hash,
  * out. Slots after it may move: slot pointers are invalid afterwards. */
 void evmap__table_remove(struct evmap__table *t, evmap__slot *s);
 
+/* Free every key and value in @t with their types' free callbacks, and
+ * every bag's storage; @t is left empty (its slot array stays). */
+void evmap__table_free_items(struct evmap__table *t,
+			     const struct evmap__types *types);
+
 /* Next occupied slot at index >= *@pos, advancing *@pos past it; NULL at
  * the end. */
 evmap__slot *evmap__table_next(const struct evmap__table *t, size_t *pos);

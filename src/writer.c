@@ -3,16 +3,10 @@
  * writer.c - the writer handle: logging writes, refresh, meta, creation
  * and destruction.
  *
- * The log is split in two runs:
- *   [0, published_end)        ops published by the last refresh: applied
- *                             to the published copy, to be applied a
- *                             second time to the standby (replayed counts
- *                             how many already were);
- *   [published_end, log.len)  pending ops; [published_end, applied) of
- *                             them are already applied to the standby.
- * The standby may be changed only once no reader handle of the map can
- * still be inside it (evmap__registry_wait, registry.c); destruction waits
- * for a liburcu grace period.
+ * Writes are logged (oplog.c: the log, its cursors, and each op's two
+ * applications). The standby may be changed only once no reader handle of
+ * the map can still be inside it (evmap__registry_wait, registry.c);
+ * destruction waits for a liburcu grace period.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -28,9 +22,6 @@ struct evmap_writer {
 	struct evmap__shared *shared;
 	struct evmap_view *standby;
 	struct evmap__oplog log;
-	size_t published_end;
-	size_t replayed;
-	size_t applied;
 	bool standby_ready; /* no reader can be inside the standby */
 	uint64_t generation;
 	void *meta; /* published with the next refresh */
@@ -226,7 +217,7 @@ static int log_op(evmap_writer *w, struct evmap__op *op, const void *key,
 			     : value_cloned           ? EVMAP__OP_LOOKUP_VALUE
 						      : 0;
 	}
-	w->log.ops[w->log.len++] = *op;
+	evmap__oplog_push(&w->log, op);
 	return 0;
 }
 
@@ -318,7 +309,8 @@ EVMAP_EXPORT int evmap_fit_all(evmap_writer *w)
 EVMAP_EXPORT int evmap_reserve(evmap_writer *w, const void *key,
 			       size_t additional)
 {
-	struct evmap__op op = {.kind = EVMAP__OP_RESERVE, .count = additional};
+	struct evmap__op op = {.kind = EVMAP__OP_RESERVE,
+			       .u.reserve_additional = additional};
 	int r = begin_call(w);
 
 	if (r)
@@ -330,8 +322,8 @@ EVMAP_EXPORT int evmap_reserve(evmap_writer *w, const void *key,
 
 EVMAP_EXPORT int evmap_evict(evmap_writer *w, size_t keys, uint64_t seed)
 {
-	struct evmap__op op = {.kind = EVMAP__OP_EVICT, .count = keys,
-			       .seed = seed};
+	struct evmap__op op = {.kind = EVMAP__OP_EVICT,
+			       .u.evict_request = {.keys = keys, .seed = seed}};
 	int r = begin_call(w);
 
 	if (r)
@@ -357,7 +349,7 @@ EVMAP_EXPORT int evmap_set_meta(evmap_writer *w, void *meta)
 
 EVMAP_EXPORT size_t evmap_pending(const evmap_writer *w)
 {
-	return w ? w->log.len - w->published_end : 0;
+	return w ? evmap__oplog_pending(&w->log) : 0;
 }
 
 EVMAP_EXPORT uint64_t evmap_generation(const evmap_writer *w)
@@ -400,26 +392,13 @@ static int catch_up(evmap_writer *w, bool may_wait)
 		w->standby_ready = true;
 		release_standby_meta(w);
 	}
-	for (; w->replayed < w->published_end; w->replayed++) {
-		r = evmap__op_apply_second(&w->log.ops[w->replayed], w->standby,
-					   types);
-		if (r)
-			return r;
-	}
-	for (; w->applied < w->log.len; w->applied++) {
-		r = evmap__op_apply_first(&w->log.ops[w->applied], w->standby,
-					  types);
-		if (r)
-			return r;
-	}
-	return 0;
+	return evmap__oplog_catch_up(&w->log, w->standby, types);
 }
 
 /* Make the caught-up standby the published copy. */
 static void publish(evmap_writer *w)
 {
 	struct evmap_view *next = w->standby, *prev = published_copy(w);
-	size_t done = w->published_end;
 
 	next->meta = w->meta;
 	next->generation = ++w->generation;
@@ -430,15 +409,7 @@ static void publish(evmap_writer *w)
 	w->standby = prev;
 	/* a copy never published has never had readers */
 	w->standby_ready = prev->generation == 0;
-	/* ops now applied to both copies leave the log */
-	if (done)
-		memmove(w->log.ops, w->log.ops + done,
-			(w->log.len - done) * sizeof(w->log.ops[0]));
-	w->log.len -= done;
-	evmap__oplog_shrink(&w->log);
-	w->published_end = w->log.len;
-	w->replayed = 0;
-	w->applied = w->log.len;
+	evmap__oplog_published(&w->log);
 }
 
 static int refresh(evmap_writer *w, bool may_wait)
@@ -486,15 +457,7 @@ static int retain(evmap_writer *w, const void *key,
 	r = log_op(w, &op, key, ITEM_LOOKUP, NULL, ITEM_NONE);
 	if (r)
 		return r;
-	r = evmap__op_retain_first(&w->log.ops[w->log.len - 1], w->standby,
-				   keep, ctx);
-	if (r) {
-		evmap__op_release_unapplied(&w->log.ops[--w->log.len],
-					    types_of(w));
-		return r;
-	}
-	w->applied = w->log.len;
-	return 0;
+	return evmap__oplog_apply_retain(&w->log, w->standby, keep, ctx);
 }
 
 EVMAP_EXPORT int evmap_retain(evmap_writer *w, const void *key,
@@ -549,27 +512,15 @@ static void free_metas(evmap_writer *w)
 static void destroy_now(evmap_writer *w)
 {
 	const struct evmap__types *types = types_of(w);
-	struct evmap_view *ahead;
-	size_t from, to;
+	struct evmap_view *ahead = evmap__oplog_published_is_ahead(&w->log)
+					   ? published_copy(w)
+					   : w->standby;
 
-	if (w->replayed < w->published_end) {
-		ahead = published_copy(w);
-		from = w->replayed;
-		to = w->published_end;
-	} else {
-		ahead = w->standby;
-		from = w->published_end;
-		to = w->applied;
-	}
 	evmap__table_free_items(&ahead->table, types);
-	for (size_t i = from; i < to; i++)
-		evmap__op_release_garbage(&w->log.ops[i], types);
-	for (size_t i = to; i < w->log.len; i++)
-		evmap__op_release_unapplied(&w->log.ops[i], types);
+	evmap__oplog_destroy(&w->log, types);
 	evmap__table_destroy(&w->copies[0].table);
 	evmap__table_destroy(&w->copies[1].table);
 	free_metas(w);
-	evmap__free(w->log.ops);
 	evmap__shared_put(w->shared);
 	evmap__free(w);
 }
