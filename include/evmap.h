@@ -180,9 +180,10 @@ extern "C" {
 /**
  * evmap_version - the library's version at run time
  *
- * Return a static string "MAJOR.MINOR.PATCH" of the loaded library, which
- * may differ from the EVMAP_VERSION_* macros the program was built with.
- * Any thread, any time.
+ * Context: any thread, any time.
+ * Return:  a static string "MAJOR.MINOR.PATCH" of the loaded library, which
+ *          may differ from the EVMAP_VERSION_* macros the program was built
+ *          with.
  */
 EVMAP_EXPORT const char *evmap_version(void);
 
@@ -190,8 +191,9 @@ EVMAP_EXPORT const char *evmap_version(void);
  * evmap_strerror - describe an error code
  * @err: a value returned by a libevmap function (negative errno or 0)
  *
- * Return a static, NUL-terminated English message; unknown codes get a
- * generic message. Never NULL. Any thread, any time.
+ * Context: any thread, any time.
+ * Return:  a static, NUL-terminated English message; unknown codes get a
+ *          generic message. Never NULL.
  */
 EVMAP_EXPORT const char *evmap_strerror(int err);
 
@@ -261,7 +263,7 @@ typedef struct evmap_values evmap_values;
  * evmap_options_new - allocate options with defaults
  *
  * Defaults: no reserved capacity, a random hash seed, no meta.
- * Return the options, or NULL if out of memory. Any thread.
+ * Context: any thread. Return: the options; NULL if out of memory.
  */
 EVMAP_EXPORT evmap_options *evmap_options_new(void);
 
@@ -269,6 +271,8 @@ EVMAP_EXPORT evmap_options *evmap_options_new(void);
  * evmap_options_free - free options (NULL is ignored)
  * @o: options; a meta set on them is NOT freed (it belongs to the caller
  *     until evmap_new() succeeds with these options)
+ *
+ * Context: any thread.
  */
 EVMAP_EXPORT void evmap_options_free(evmap_options *o);
 
@@ -277,8 +281,11 @@ EVMAP_EXPORT void evmap_options_free(evmap_options *o);
  * @o:    options
  * @keys: number of keys the table holds without growing
  *
- * Return 0, -EINVAL if @o is NULL, -ENOMEM if @keys is absurdly large
- * (the table could never be allocated).
+ * Context: any thread (options are not shared between threads).
+ * Return:  0.
+ * Errors:  -EINVAL if @o is NULL; -ENOMEM if @keys is absurdly large (more
+ *          than 3 * 2^30: the table could never be allocated), options
+ *          unchanged.
  */
 EVMAP_EXPORT int evmap_options_set_capacity(evmap_options *o, size_t keys);
 
@@ -287,7 +294,7 @@ EVMAP_EXPORT int evmap_options_set_capacity(evmap_options *o, size_t keys);
  * @o:    options
  * @seed: the key for the keyed string hash, instead of a random one
  *
- * Return 0, or -EINVAL if @o is NULL.
+ * Context: any thread. Return: 0. Errors: -EINVAL if @o is NULL.
  */
 EVMAP_EXPORT int evmap_options_set_hash_seed(evmap_options *o, uint64_t seed);
 
@@ -300,7 +307,7 @@ EVMAP_EXPORT int evmap_options_set_hash_seed(evmap_options *o, uint64_t seed);
  *             and no reader can see it any more, or when the map is freed;
  *             NULL: metas are never freed
  *
- * Return 0, or -EINVAL if @o is NULL.
+ * Context: any thread. Return: 0. Errors: -EINVAL if @o is NULL.
  */
 EVMAP_EXPORT int evmap_options_set_meta(evmap_options *o, void *meta,
 					void (*meta_free)(void *));
@@ -316,8 +323,10 @@ EVMAP_EXPORT int evmap_options_set_meta(evmap_options *o, void *meta,
  *
  * The map is not ready until the first evmap_refresh(): until then readers
  * see no view (evmap_enter() returns NULL).
- * Return 0; -EINVAL if a type, its key hash or an out pointer is NULL;
- * -ENOMEM. On failure *@writer and *@reader are left unchanged. Any thread.
+ * Context: any thread; inside or outside a read section.
+ * Return:  0, with *@writer and *@reader set.
+ * Errors:  -EINVAL if a type, its key hash or an out pointer is NULL;
+ *          -ENOMEM. On failure *@writer and *@reader are left unchanged.
  */
 EVMAP_EXPORT int evmap_new(const evmap_type *key_type,
 			   const evmap_type *value_type,
@@ -340,11 +349,13 @@ EVMAP_EXPORT int evmap_new(const evmap_type *key_type,
  * waits for it, and call that before dlclose() or exit if nothing is to
  * leak. Waiting for readers is a liburcu grace period: unlike refresh, it
  * also waits for readers of other maps that are inside a section.
+ * Context: the writer's thread; outside a read section (see above for
+ *          inside). From inside a callback of this map: ignored.
  */
 EVMAP_EXPORT void evmap_writer_free(evmap_writer *w);
 
 /* ------------------------------------------------------------------ */
-/* Writing: the writer's thread only                                  */
+/* Writing                                                            */
 /* ------------------------------------------------------------------ */
 
 /*
@@ -357,35 +368,60 @@ EVMAP_EXPORT void evmap_writer_free(evmap_writer *w);
  * borrowed: they are cloned into the log when the type has clone; for a type
  * without clone the pointer itself is logged and must stay valid until the
  * next evmap_refresh() returns (always true for evmap_type_u64/ptr).
- * Writes never wait for readers (except evmap_retain(), see there).
- * All return 0, -EINVAL (NULL writer, NULL cstr item), -EBUSY (called from
- * inside a callback of this map) or -ENOMEM (nothing logged, nothing
- * leaked). A call that fails takes nothing: without clone, the caller still
- * owns the item it passed and must free it itself. A writer freed with
+ * A call that fails takes nothing: without clone, the caller still owns the
+ * item it passed and must free it itself. A writer freed with
  * evmap_writer_free() must not be used again.
+ *
+ * Unless a function says otherwise, a write:
+ *  Context: the thread that uses the writer handle (one at a time); inside
+ *           or outside a read section; never waits for readers.
+ *  Return:  0, the write logged.
+ *  Errors:  -EINVAL: NULL writer, or a NULL key or value of
+ *           evmap_type_cstr itself; -EBUSY: called from inside a callback
+ *           of this map; -ENOMEM: nothing logged, nothing leaked.
  */
 
-/** evmap_insert - add @value to @key's bag (creating the key). */
+/**
+ * evmap_insert - add @value to @key's bag (creating the key)
+ *
+ * Context, return and errors: as every write (above).
+ */
 EVMAP_EXPORT int evmap_insert(evmap_writer *w, const void *key,
 			      const void *value);
-/** evmap_update - replace @key's whole bag with {@value}. */
+/**
+ * evmap_update - replace @key's whole bag with {@value} (creating the key)
+ *
+ * Context, return and errors: as every write.
+ */
 EVMAP_EXPORT int evmap_update(evmap_writer *w, const void *key,
 			      const void *value);
 /**
- * evmap_remove_value - remove one value equal to @value from @key's bag.
+ * evmap_remove_value - remove one value equal to @value from @key's bag
+ *
  * @key and @value are borrowed. Removing the last value leaves the key
  * present with an empty bag. No equal value: no effect.
+ * Context, return and errors: as every write.
  */
 EVMAP_EXPORT int evmap_remove_value(evmap_writer *w, const void *key,
 				    const void *value);
 /**
- * evmap_clear_key - empty @key's bag; the key stays (it is created if
- * absent, so @key is stored like an insert's key).
+ * evmap_clear_key - empty @key's bag; the key stays
+ *
+ * The key is created if absent, so @key is stored like an insert's key.
+ * Context, return and errors: as every write.
  */
 EVMAP_EXPORT int evmap_clear_key(evmap_writer *w, const void *key);
-/** evmap_remove_key - remove @key (borrowed) and its bag. */
+/**
+ * evmap_remove_key - remove @key (borrowed) and its bag
+ *
+ * Context, return and errors: as every write.
+ */
 EVMAP_EXPORT int evmap_remove_key(evmap_writer *w, const void *key);
-/** evmap_purge - remove every key. */
+/**
+ * evmap_purge - remove every key
+ *
+ * Context, return and errors: as every write (no item argument).
+ */
 EVMAP_EXPORT int evmap_purge(evmap_writer *w);
 /**
  * evmap_retain - keep only the values of @key for which @keep returns true
@@ -396,30 +432,48 @@ EVMAP_EXPORT int evmap_purge(evmap_writer *w);
  *        never used afterwards (nor is @ctx)
  * @ctx:  passed to @keep
  *
- * To see the current bag it may wait for readers to leave the writer's
- * copy, like evmap_refresh(). Return also -EINVAL if @keep is NULL, and
- * -EDEADLK inside the calling thread's own read section. Writer calls on
- * this map from inside @keep fail with -EBUSY; the retain itself completes.
+ * Context: the writer's thread, outside any read section of that thread.
+ *          To see the current bag it may wait for readers to leave the
+ *          writer's copy, like evmap_refresh(). Writer calls on this map
+ *          from inside @keep fail with -EBUSY; the retain itself completes.
+ * Return:  0.
+ * Errors:  as every write, and, in this order: -EINVAL if @keep is NULL;
+ *          -EDEADLK inside the calling thread's own read section; -ENOMEM
+ *          if an earlier write cannot be applied (nothing logged).
  */
 EVMAP_EXPORT int evmap_retain(evmap_writer *w, const void *key,
 			      bool (*keep)(const void *value, void *ctx),
 			      void *ctx);
 /**
  * evmap_reserve - make room for @additional more values in @key's bag
- * (creating the key like evmap_clear_key() if absent). -ENOMEM, and nothing
- * logged, for more than a bag can hold (2^31 - 2 values). The room is a
+ *
+ * The key is created like evmap_clear_key() if absent. The room is a
  * hint: at refresh, room that cannot be allocated is not reserved, and the
  * refresh does not fail for it (only creating the key can fail it).
+ * Context and return: as every write.
+ * Errors:  as every write; -ENOMEM, nothing logged, for more than a bag
+ *          can hold (2^31 - 2 values).
  */
 EVMAP_EXPORT int evmap_reserve(evmap_writer *w, const void *key,
 			       size_t additional);
-/** evmap_fit - shrink @key's bag storage to its length (borrowed key). */
+/**
+ * evmap_fit - shrink @key's bag storage to its length (borrowed key)
+ *
+ * Context, return and errors: as every write.
+ */
 EVMAP_EXPORT int evmap_fit(evmap_writer *w, const void *key);
-/** evmap_fit_all - shrink every bag, and the table to its key count. */
+/**
+ * evmap_fit_all - shrink every bag, and the table to its key count
+ *
+ * Context, return and errors: as every write.
+ */
 EVMAP_EXPORT int evmap_fit_all(evmap_writer *w);
 /**
  * evmap_evict - remove up to @keys keys chosen pseudo-randomly from @seed
- * (cache eviction); fewer if the map holds fewer.
+ *
+ * For cache eviction; fewer keys if the map holds fewer (any @keys,
+ * SIZE_MAX included, is accepted: it removes every key).
+ * Context, return and errors: as every write.
  */
 EVMAP_EXPORT int evmap_evict(evmap_writer *w, size_t keys, uint64_t seed);
 
@@ -427,52 +481,81 @@ EVMAP_EXPORT int evmap_evict(evmap_writer *w, size_t keys, uint64_t seed);
  * evmap_refresh - publish every pending operation to readers
  * @w: writer
  *
- * Waits until no reader can still be inside the copy it updates (a grace
- * period since the previous refresh; not waited for if it has already
- * elapsed), brings that copy up to date and publishes it. After it returns
- * 0, a read section that begins afterwards sees every write logged before
- * the call, and the meta set before it. Also publishes when nothing is
- * pending (the first refresh makes the map ready).
- * Return 0; -EINVAL; -EDEADLK if the calling thread is inside a read
- * section; -ENOMEM: readers keep the previous state, no pending operation
- * is lost, and a later call resumes where this one stopped.
+ * Waits until no reader handle of this map can still be inside the copy
+ * it updates (readers of other maps are not waited for), brings that copy
+ * up to date and publishes it. Also publishes when nothing is pending (the
+ * first refresh makes the map ready), with the meta set before the call.
+ * Context: the writer's thread, outside any read section of that thread;
+ *          may wait (spinning, then yielding the CPU, then sleeping up to
+ *          a millisecond at a time) for a reader that is inside the copy;
+ *          never waits for one that is not.
+ * Return:  0: published (see "Ordering guarantees" below).
+ * Errors:  -EINVAL: NULL @w; -EBUSY: from inside a callback of this map;
+ *          -EDEADLK: the calling thread is inside a read section (any
+ *          handle, any map); -ENOMEM: readers keep the previous state, no
+ *          pending operation is lost, and a later call resumes where this
+ *          one stopped.
  */
 EVMAP_EXPORT int evmap_refresh(evmap_writer *w);
 
 /**
  * evmap_try_refresh - evmap_refresh() that never waits
  *
- * Return -EAGAIN, changing nothing, where readers may still be inside the
- * copy it must update; otherwise as evmap_refresh() (-EDEADLK included).
+ * Context: as evmap_refresh(), but it never blocks, and it takes no lock
+ *          that reader creation takes.
+ * Return:  0: published.
+ * Errors:  -EAGAIN, changing nothing, while a reader handle of this map
+ *          may still be inside the copy it must update; otherwise as
+ *          evmap_refresh() (-EDEADLK included).
  */
 EVMAP_EXPORT int evmap_try_refresh(evmap_writer *w);
 
 /**
  * evmap_flush - evmap_refresh() only if a write is pending
  *
- * With nothing pending (evmap_pending() == 0) it returns 0 at once, even
- * inside the caller's read section. A new meta (evmap_set_meta()) is not
- * an op and does not count as pending: evmap_refresh() publishes it.
+ * A new meta (evmap_set_meta()) is not an op and does not count as
+ * pending: evmap_refresh() publishes it.
+ * Context: as evmap_refresh() when a write is pending; with nothing
+ *          pending (evmap_pending() == 0) it returns at once, also inside
+ *          the caller's read section.
+ * Return:  0.
+ * Errors:  -EINVAL for a NULL @w; the others of evmap_refresh() only when
+ *          a write is pending (so -EDEADLK only then).
  */
 EVMAP_EXPORT int evmap_flush(evmap_writer *w);
 
-/** evmap_pending - number of writes logged since the last refresh (0 for NULL). */
+/**
+ * evmap_pending - number of writes logged since the last refresh
+ *
+ * Context: the writer's thread. Return: the count; 0 for NULL.
+ */
 EVMAP_EXPORT size_t evmap_pending(const evmap_writer *w);
 
-/** evmap_generation - number of refreshes published so far (0 for NULL). */
+/**
+ * evmap_generation - number of refreshes published so far
+ *
+ * Context: the writer's thread. Return: the count; 0 for NULL.
+ */
 EVMAP_EXPORT uint64_t evmap_generation(const evmap_writer *w);
 
 /**
  * evmap_set_meta - set the meta published with the next refresh
  * @meta: owned by the map; a meta replaced before it was ever published
- *        is freed at once, a published one once no reader can see it
+ *        is freed at once, a published one once no reader can see it.
+ *        Readers share it: they must treat it as read-only.
+ *
+ * Context: the writer's thread; inside or outside a read section.
+ * Return:  0 (the current meta again: kept, not freed).
+ * Errors:  -EINVAL for a NULL @w; -EBUSY from inside a callback.
  */
 EVMAP_EXPORT int evmap_set_meta(evmap_writer *w, void *meta);
 
 /**
  * evmap_writer_reader - a new reader handle of @w's map
  *
- * Return the handle, or NULL if @w is NULL or out of memory.
+ * Context: any thread, also while the writer's thread uses @w (it only
+ *          reads what never changes after creation); never waits.
+ * Return:  the handle; NULL if @w is NULL or out of memory.
  */
 EVMAP_EXPORT evmap_reader *evmap_writer_reader(evmap_writer *w);
 
@@ -480,22 +563,45 @@ EVMAP_EXPORT evmap_reader *evmap_writer_reader(evmap_writer *w);
 /* Reading: a handle per thread                                       */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Ordering guarantees. Let R be a call of evmap_refresh() (or a
+ * successful evmap_try_refresh() or evmap_flush()) that returned 0, and S
+ * a read section (evmap_enter() to evmap_leave(), or one shortcut call).
+ *  - If R's return happens before S's evmap_enter() (the application
+ *    ordered them: a mutex, a release store the reader acquired, a thread
+ *    created or joined after R), S sees every write logged before R was
+ *    called, and the meta set before it: S's view has R's generation or a
+ *    later one.
+ *  - Whatever the timing, S sees exactly one generation: the writes of
+ *    one refresh appear together (a refresh is atomic for readers), and
+ *    what S reads does not change until its evmap_leave().
+ *  - A handle's sections never go back: a section's generation is at least
+ *    that of the same handle's previous section (also when the handle
+ *    moved to another thread, as the hand-over orders the two).
+ *  - Everything the writer stored in an item before logging it (the
+ *    contents of a value inserted without clone, say) happens before any
+ *    reader's access to that item through a view.
+ *  - Without such an order, S may see the generation before R's; a write
+ *    not yet refreshed is never seen.
+ */
+
 /**
  * evmap_reader_clone - a new reader handle of the same map
- * @r: reader handle; may be in use by another thread (thread-safe)
+ * @r: reader handle; may be in use by another thread
  *
- * Never waits for the writer. Return NULL if @r is NULL or out of memory.
+ * Context: any thread (thread-safe); never waits for the writer.
+ * Return:  the handle; NULL if @r is NULL or out of memory.
  */
 EVMAP_EXPORT evmap_reader *evmap_reader_clone(const evmap_reader *r);
 
 /**
  * evmap_reader_free - free a reader handle (NULL is ignored)
  *
- * May be called from any thread, before or after the writer is freed,
- * outside sections of this handle. Called on the thread that is inside a
- * section of this handle, it ends that section (and every nested one)
- * first: nothing obtained in it may be used afterwards. A handle inside a
- * section on another thread must not be freed.
+ * Context: any thread, before or after the writer is freed, outside
+ *          sections of this handle. Called on the thread that is inside a
+ *          section of this handle, it ends that section (and every nested
+ *          one) first: nothing obtained in it may be used afterwards. A
+ *          handle inside a section on another thread must not be freed.
  */
 EVMAP_EXPORT void evmap_reader_free(evmap_reader *r);
 
@@ -503,37 +609,55 @@ EVMAP_EXPORT void evmap_reader_free(evmap_reader *r);
  * evmap_enter - begin a read section
  * @r: reader handle, used by the calling thread only until evmap_leave()
  *
- * Return the published view, or NULL before the first refresh and after
- * the map was destroyed (or if @r is NULL, or the thread could not be
- * registered with RCU). Every call, NULL or not, must be matched by one
- * evmap_leave() on the same handle and thread. Between the two, the view
- * and everything obtained from it (values, keys, meta) stay valid and
- * unchanged, whatever the writer does. Sections nest: an inner enter
- * returns the same view and the outer view stays protected until the
- * outermost leave. Never waits, never locks. Do not call evmap_refresh()
- * or evmap_writer_free() inside a section on the same thread.
+ * Between evmap_enter() and evmap_leave() the view and everything obtained
+ * from it (values, keys, meta) stay valid and unchanged, whatever the
+ * writer does. Sections nest: an inner enter returns the same view and the
+ * outer view stays protected until the outermost leave.
+ * Context: the thread that uses @r; never waits, never locks. Do not call
+ *          evmap_refresh(), evmap_retain() or evmap_writer_free() inside a
+ *          section on the same thread.
+ * Return:  the published view; NULL before the first refresh, after the
+ *          map was destroyed, for a NULL @r, or if the thread could not be
+ *          registered with RCU (no memory). Every call, NULL or not, must
+ *          be matched by one evmap_leave() on the same handle and thread.
  */
 EVMAP_EXPORT const evmap_view *evmap_enter(evmap_reader *r);
 
-/** evmap_leave - end the read section begun by the matching evmap_enter(). */
+/**
+ * evmap_leave - end the read section begun by the matching evmap_enter()
+ *
+ * Context: the thread of the matching evmap_enter(). A handle not in a
+ *          section (or NULL): no effect; it never ends another handle's.
+ */
 EVMAP_EXPORT void evmap_leave(evmap_reader *r);
 
-/* The view functions below are called inside a section only. */
+/*
+ * The view, bag and iteration functions below are called inside the
+ * section that gave the view, on its thread; they never wait and never
+ * write shared memory. Given NULL they return 0, NULL or false.
+ */
 
 /** evmap_view_len - number of keys, counting keys with empty bags (0 for NULL). */
 EVMAP_EXPORT size_t evmap_view_len(const evmap_view *v);
 
 /**
  * evmap_view_get - the values of @key (borrowed), or NULL if absent
- * (also for a NULL view). A present key may have an empty bag.
+ *
+ * Return NULL also for a NULL view, and for a NULL key of
+ * evmap_type_cstr itself. A present key may have an empty bag.
  */
 EVMAP_EXPORT const evmap_values *evmap_view_get(const evmap_view *v,
 						const void *key);
 
-/** evmap_view_meta - the meta published with this view (NULL for NULL). */
+/**
+ * evmap_view_meta - the meta published with this view (NULL for NULL)
+ *
+ * Readers share it with each other and with the writer's later metas:
+ * they must not change it.
+ */
 EVMAP_EXPORT void *evmap_view_meta(const evmap_view *v);
 
-/** evmap_view_generation - the refresh that published this view (1 for the first). */
+/** evmap_view_generation - the refresh that published this view (1 for the first; 0 for NULL). */
 EVMAP_EXPORT uint64_t evmap_view_generation(const evmap_view *v);
 
 /**
@@ -545,7 +669,8 @@ typedef struct evmap_iter {
 
 /**
  * evmap_view_iter - start iterating over every key of @v
- * @it: cursor to initialise; valid while the section lasts
+ * @it: cursor to initialise; valid while the section lasts (NULL: no
+ *      effect; a NULL @v iterates nothing)
  */
 EVMAP_EXPORT void evmap_view_iter(const evmap_view *v, evmap_iter *it);
 
@@ -554,12 +679,12 @@ EVMAP_EXPORT void evmap_view_iter(const evmap_view *v, evmap_iter *it);
  *
  * Return true and set *@key / *@values (either may be NULL to skip), or
  * false when every key was visited (each key exactly once, order
- * unspecified).
+ * unspecified) or @it is NULL.
  */
 EVMAP_EXPORT bool evmap_iter_next(evmap_iter *it, const void **key,
 				  const evmap_values **values);
 
-/** evmap_values_len - number of values in the bag (0 for NULL). */
+/** evmap_values_len - number of values in the bag (0 for NULL, or empty). */
 EVMAP_EXPORT size_t evmap_values_len(const evmap_values *vs);
 
 /**
@@ -575,20 +700,26 @@ EVMAP_EXPORT const void *evmap_values_first(const evmap_values *vs);
 EVMAP_EXPORT bool evmap_values_contains(const evmap_values *vs,
 					const void *value);
 
-/* Shortcuts: each is a whole read section by itself on @r's thread. */
+/*
+ * Shortcuts: each is a whole read section by itself (evmap_enter(), the
+ * lookup, evmap_leave()).
+ *  Context: the thread that uses @r; never waits; inside a section of @r
+ *           it reads that section's view (sections nest).
+ *  Return:  as each says; the neutral result (false, 0) for a NULL @r,
+ *           before the first refresh and after destruction.
+ */
 
-/** evmap_contains_key - whether @key is present (false if not ready/destroyed). */
+/** evmap_contains_key - whether @key is present (an empty bag counts). */
 EVMAP_EXPORT bool evmap_contains_key(evmap_reader *r, const void *key);
 /** evmap_contains_value - whether @key's bag holds a value equal to @value. */
 EVMAP_EXPORT bool evmap_contains_value(evmap_reader *r, const void *key,
 				       const void *value);
-/** evmap_len - number of keys (0 if not ready or destroyed). */
+/** evmap_len - number of keys, counting keys with empty bags. */
 EVMAP_EXPORT size_t evmap_len(evmap_reader *r);
-/** evmap_is_destroyed - whether the writer was freed. */
-EVMAP_EXPORT bool evmap_is_destroyed(evmap_reader *r);
 /**
  * evmap_get - run @fn on @key's values inside a section
  * @fn: called with the bag, the view's meta and @ctx if @key is present
+ *      (NULL: only says whether it is)
  *
  * Return false if absent (or not ready / destroyed), else true after @fn
  * returned.
@@ -597,6 +728,16 @@ EVMAP_EXPORT bool evmap_get(evmap_reader *r, const void *key,
 			    void (*fn)(const evmap_values *vs, void *meta,
 				       void *ctx),
 			    void *ctx);
+
+/**
+ * evmap_is_destroyed - whether the writer was freed
+ *
+ * Not a read section: one load of the map's published state.
+ * Context: any thread that may use @r; inside or outside a section.
+ * Return:  true once evmap_writer_free() has unpublished the map; false
+ *          before, and for a NULL @r.
+ */
+EVMAP_EXPORT bool evmap_is_destroyed(evmap_reader *r);
 
 /**
  * evmap_get_first - copy out a value of @key in one call (since 0.2.0)
@@ -613,14 +754,14 @@ EVMAP_EXPORT bool evmap_get(evmap_reader *r, const void *key,
  * takes the place of evmap_enter(), evmap_view_get(), evmap_values_first()
  * and evmap_leave(), at a fraction of their cost (README, "Reads").
  *
- * Calling context: @r's thread (the thread rules of reader handles); never
- * blocks; inside any read section or none.
- * Return 1 and set *@value if @key has a value; 0 if @key is absent, its
- * bag is empty, the map is not ready yet or was destroyed, or @key is a
- * NULL evmap_type_cstr key (*@value unchanged).
- * Errors: -EINVAL if @r or @value is NULL or the map's value type has a
- * free callback (use evmap_get()); -ENOMEM if the thread cannot register
- * with RCU (no memory).
+ * Context: the thread that uses @r; never waits; inside any read section
+ *          or none.
+ * Return:  1 and *@value set if @key has a value; 0 if @key is absent, its
+ *          bag is empty, the map is not ready yet or was destroyed, or
+ *          @key is a NULL evmap_type_cstr key (*@value unchanged).
+ * Errors:  -EINVAL if @r or @value is NULL or the map's value type has a
+ *          free callback (use evmap_get()); -ENOMEM if the thread cannot
+ *          register with RCU (no memory).
  */
 EVMAP_EXPORT int evmap_get_first(evmap_reader *r, const void *key,
 				 const void **value);
