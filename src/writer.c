@@ -331,19 +331,40 @@ EVMAP_EXPORT int evmap_evict(evmap_writer *w, size_t keys, uint64_t seed)
 	return end_call(w, log_op(w, &op, NULL, ITEM_NONE, NULL, ITEM_NONE));
 }
 
+/*
+ * Meta ownership. Three places hold a meta: w->meta (the one the next
+ * refresh publishes) and each copy's meta (the one it was last published
+ * with: the published copy's is what readers see, the standby's what
+ * readers may still see until the next wait). The same meta may be in
+ * several places at once. A place lets go of its meta with meta_let_go();
+ * the map frees a meta when the last place holding it lets go.
+ */
+static bool meta_is_held(const evmap_writer *w, const void *meta)
+{
+	return meta == w->meta || meta == w->copies[0].meta ||
+	       meta == w->copies[1].meta;
+}
+
+static void meta_let_go(evmap_writer *w, void **place)
+{
+	void *meta = *place;
+
+	*place = NULL;
+	if (meta && !meta_is_held(w, meta) && w->meta_free)
+		w->meta_free(meta);
+}
+
 EVMAP_EXPORT int evmap_set_meta(evmap_writer *w, void *meta)
 {
-	void *old;
 	int r = begin_call(w);
 
 	if (r)
 		return r;
-	old = w->meta;
-	w->meta = meta;
-	/* never published: no reader can see it */
-	if (old != meta && old != w->copies[0].meta &&
-	    old != w->copies[1].meta && old && w->meta_free)
-		w->meta_free(old);
+	if (meta != w->meta) {
+		/* freed now unless a copy holds it (it was never published) */
+		meta_let_go(w, &w->meta);
+		w->meta = meta;
+	}
 	return end_call(w, 0);
 }
 
@@ -364,15 +385,6 @@ static struct evmap_view *published_copy(evmap_writer *w)
 	return w->standby == &w->copies[0] ? &w->copies[1] : &w->copies[0];
 }
 
-/* Free a meta the standby held if nothing else holds it. */
-static void release_standby_meta(evmap_writer *w)
-{
-	void *old = w->standby->meta;
-	w->standby->meta = NULL;
-	if (old && old != w->meta && old != published_copy(w)->meta &&
-	    w->meta_free)
-		w->meta_free(old);
-}
 
 /*
  * Bring the standby up to date: wait until no reader can be inside it
@@ -390,7 +402,8 @@ static int catch_up(evmap_writer *w, bool may_wait)
 		if (r)
 			return r;
 		w->standby_ready = true;
-		release_standby_meta(w);
+		/* no reader can see the standby's meta any more */
+		meta_let_go(w, &w->standby->meta);
 	}
 	return evmap__oplog_catch_up(&w->log, w->standby, types);
 }
@@ -491,16 +504,9 @@ void evmap__writer_wait_stats(const evmap_writer *w,
 
 static void free_metas(evmap_writer *w)
 {
-	void *metas[3] = {w->meta, w->copies[0].meta, w->copies[1].meta};
-	if (!w->meta_free)
-		return;
-	for (int i = 0; i < 3; i++) {
-		bool seen = metas[i] == NULL;
-		for (int j = 0; j < i && !seen; j++)
-			seen = metas[j] == metas[i];
-		if (!seen)
-			w->meta_free(metas[i]);
-	}
+	meta_let_go(w, &w->meta);
+	meta_let_go(w, &w->copies[0].meta);
+	meta_let_go(w, &w->copies[1].meta);
 }
 
 /*
