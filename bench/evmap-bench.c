@@ -316,7 +316,7 @@ static void *evmap_thread(void *arg)
 static uint64_t table_get_first(const struct run *run, uint64_t key)
 {
 	const void *k = (const void *)(uintptr_t)key;
-	const evmap__slot *s = evmap__table_find(
+	const evmap__bag *s = evmap__table_find(
 	    &run->table, evmap__item_hash(&run->types.key, k), k);
 
 	if (!s || evmap__bag_len(s) == 0)
@@ -329,7 +329,7 @@ static int table_update(struct run *run, uint64_t key, uint64_t value)
 {
 	const void *k = (const void *)(uintptr_t)key;
 	uint32_t hash = evmap__item_hash(&run->types.key, k);
-	evmap__slot *s = evmap__table_find(&run->table, hash, k);
+	evmap__bag *s = evmap__table_find(&run->table, hash, k);
 	struct evmap__bag_storage old;
 
 	if (!s)

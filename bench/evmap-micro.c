@@ -245,7 +245,7 @@ static void table_fill(struct plain_table *pt, size_t n)
 		die("table", -ENOMEM);
 	for (size_t k = 0; k < n; k++) {
 		uint32_t hash = evmap__item_hash(&pt->types.key, U64(k));
-		evmap__slot *s = evmap__table_add(&pt->table, hash, U64(k));
+		evmap__bag *s = evmap__table_add(&pt->table, hash, U64(k));
 
 		if (!s || evmap__bag_push(s, U64(k + 1)))
 			die("table", -ENOMEM);
@@ -259,7 +259,7 @@ static double ns_per_table_get(const struct plain_table *pt,
 
 	for (size_t i = 0, at = 0; i < ops; i++) {
 		const void *k = U64(keys[at]);
-		const evmap__slot *s = evmap__table_find(
+		const evmap__bag *s = evmap__table_find(
 		    &pt->table, evmap__item_hash(&pt->types.key, k), k);
 
 		if (s && evmap__bag_len(s))

@@ -129,7 +129,7 @@ static int resolve_noop(struct evmap__op *op, const struct evmap__types *types)
 
 /* The first application found the stored key @s: the op names it from
  * now on (its lookup clones are freed). */
-static void resolve_key(struct evmap__op *op, const evmap__slot *s,
+static void resolve_key(struct evmap__op *op, const evmap__bag *s,
 			const struct evmap__types *types)
 {
 	drop_lookup_items(op, types);
@@ -143,12 +143,12 @@ static void resolve_key(struct evmap__op *op, const evmap__slot *s,
  * second, the stored key pointer is found by identity. NULL on -ENOMEM
  * (unchanged).
  */
-static evmap__slot *prepare_slot(struct evmap__op *op, struct evmap_view *c,
+static evmap__bag *prepare_slot(struct evmap__op *op, struct evmap_view *c,
 				 const struct evmap__types *types, bool first,
 				 size_t extra)
 {
 	struct evmap__table *t = &c->table;
-	evmap__slot *s = first ? evmap__table_find(t, op->hash, op->key)
+	evmap__bag *s = first ? evmap__table_find(t, op->hash, op->key)
 			       : evmap__table_find_identity(t, op->hash, op->key);
 	if (s) {
 		if (extra && evmap__bag_reserve(s, extra) != 0)
@@ -174,7 +174,7 @@ static evmap__slot *prepare_slot(struct evmap__op *op, struct evmap_view *c,
 
 /* The slot of the op's key, for ops that never create it, or NULL: by the
  * user's equal on the first application, by identity on the second. */
-static evmap__slot *existing_slot(struct evmap__op *op, struct evmap_view *c,
+static evmap__bag *existing_slot(struct evmap__op *op, struct evmap_view *c,
 				  bool first)
 {
 	if (first)
@@ -187,7 +187,7 @@ static evmap__slot *existing_slot(struct evmap__op *op, struct evmap_view *c,
 static void remove_identical_key(struct evmap__table *t, uint32_t hash,
 				 const void *key)
 {
-	evmap__slot *s = evmap__table_find_identity(t, hash, key);
+	evmap__bag *s = evmap__table_find_identity(t, hash, key);
 
 	if (s) {
 		evmap__bag_drop_storage(s);
@@ -206,7 +206,7 @@ static void free_taken_bag(struct evmap__op *op,
 static int insert_first(struct evmap__op *op, struct evmap_view *c,
 			const struct evmap__types *types)
 {
-	evmap__slot *s = prepare_slot(op, c, types, true, 1);
+	evmap__bag *s = prepare_slot(op, c, types, true, 1);
 
 	if (!s)
 		return -ENOMEM;
@@ -217,7 +217,7 @@ static int insert_first(struct evmap__op *op, struct evmap_view *c,
 static int insert_second(struct evmap__op *op, struct evmap_view *c,
 			 const struct evmap__types *types)
 {
-	evmap__slot *s = prepare_slot(op, c, types, false, 1);
+	evmap__bag *s = prepare_slot(op, c, types, false, 1);
 
 	if (!s)
 		return -ENOMEM;
@@ -230,7 +230,7 @@ static int insert_second(struct evmap__op *op, struct evmap_view *c,
 static int update_first(struct evmap__op *op, struct evmap_view *c,
 			const struct evmap__types *types)
 {
-	evmap__slot *s = prepare_slot(op, c, types, true, 0);
+	evmap__bag *s = prepare_slot(op, c, types, true, 0);
 
 	if (!s)
 		return -ENOMEM;
@@ -243,7 +243,7 @@ static int update_first(struct evmap__op *op, struct evmap_view *c,
 static int update_second(struct evmap__op *op, struct evmap_view *c,
 			 const struct evmap__types *types)
 {
-	evmap__slot *s = prepare_slot(op, c, types, false, 0);
+	evmap__bag *s = prepare_slot(op, c, types, false, 0);
 
 	if (!s)
 		return -ENOMEM;
@@ -257,7 +257,7 @@ static int update_second(struct evmap__op *op, struct evmap_view *c,
 static int clear_key_first(struct evmap__op *op, struct evmap_view *c,
 			   const struct evmap__types *types)
 {
-	evmap__slot *s = prepare_slot(op, c, types, true, 0);
+	evmap__bag *s = prepare_slot(op, c, types, true, 0);
 
 	if (!s)
 		return -ENOMEM;
@@ -269,7 +269,7 @@ static int clear_key_first(struct evmap__op *op, struct evmap_view *c,
 static int clear_key_second(struct evmap__op *op, struct evmap_view *c,
 			    const struct evmap__types *types)
 {
-	evmap__slot *s = prepare_slot(op, c, types, false, 0);
+	evmap__bag *s = prepare_slot(op, c, types, false, 0);
 
 	if (!s)
 		return -ENOMEM;
@@ -283,7 +283,7 @@ static int clear_key_second(struct evmap__op *op, struct evmap_view *c,
 static int remove_value_first(struct evmap__op *op, struct evmap_view *c,
 			      const struct evmap__types *types)
 {
-	evmap__slot *s = existing_slot(op, c, true);
+	evmap__bag *s = existing_slot(op, c, true);
 	long pos = s ? evmap__bag_find(s, op->value) : -1;
 
 	if (pos < 0)
@@ -298,7 +298,7 @@ static int remove_value_first(struct evmap__op *op, struct evmap_view *c,
 static int remove_value_second(struct evmap__op *op, struct evmap_view *c,
 			       const struct evmap__types *types)
 {
-	evmap__slot *s = existing_slot(op, c, false);
+	evmap__bag *s = existing_slot(op, c, false);
 	long pos = s ? evmap__bag_find_identity(s, op->value) : -1;
 
 	(void)types;
@@ -318,7 +318,7 @@ static void remove_value_free(struct evmap__op *op,
 static int remove_key_first(struct evmap__op *op, struct evmap_view *c,
 			    const struct evmap__types *types)
 {
-	evmap__slot *s = existing_slot(op, c, true);
+	evmap__bag *s = existing_slot(op, c, true);
 
 	if (!s)
 		return resolve_noop(op, types);
@@ -385,7 +385,7 @@ static int retain_first(struct evmap__op *op, struct evmap_view *c,
 			bool (*keep)(const void *value, void *ctx), void *ctx)
 {
 	const struct evmap__types *types = c->table.types;
-	evmap__slot *s = existing_slot(op, c, true);
+	evmap__bag *s = existing_slot(op, c, true);
 	const void **rejected;
 	uint32_t len;
 	size_t k = 0;
@@ -421,7 +421,7 @@ static int retain_first(struct evmap__op *op, struct evmap_view *c,
 static int retain_second(struct evmap__op *op, struct evmap_view *c,
 			 const struct evmap__types *types)
 {
-	evmap__slot *s = existing_slot(op, c, false);
+	evmap__bag *s = existing_slot(op, c, false);
 
 	(void)types;
 	for (size_t i = 0; s && i < op->u.rejected.count; i++) {
@@ -449,7 +449,7 @@ static void retain_free(struct evmap__op *op, const struct evmap__types *types)
 static int reserve_first(struct evmap__op *op, struct evmap_view *c,
 			 const struct evmap__types *types)
 {
-	evmap__slot *s = prepare_slot(op, c, types, true, 0);
+	evmap__bag *s = prepare_slot(op, c, types, true, 0);
 
 	if (!s)
 		return -ENOMEM;
@@ -460,7 +460,7 @@ static int reserve_first(struct evmap__op *op, struct evmap_view *c,
 static int reserve_second(struct evmap__op *op, struct evmap_view *c,
 			  const struct evmap__types *types)
 {
-	evmap__slot *s = prepare_slot(op, c, types, false, 0);
+	evmap__bag *s = prepare_slot(op, c, types, false, 0);
 
 	if (!s)
 		return -ENOMEM;
@@ -473,7 +473,7 @@ static int reserve_second(struct evmap__op *op, struct evmap_view *c,
 static int fit_first(struct evmap__op *op, struct evmap_view *c,
 		     const struct evmap__types *types)
 {
-	evmap__slot *s = existing_slot(op, c, true);
+	evmap__bag *s = existing_slot(op, c, true);
 
 	if (!s)
 		return resolve_noop(op, types);
@@ -485,7 +485,7 @@ static int fit_first(struct evmap__op *op, struct evmap_view *c,
 static int fit_second(struct evmap__op *op, struct evmap_view *c,
 		      const struct evmap__types *types)
 {
-	evmap__slot *s = existing_slot(op, c, false);
+	evmap__bag *s = existing_slot(op, c, false);
 
 	(void)types;
 	if (s)
@@ -499,7 +499,7 @@ static int fit_second(struct evmap__op *op, struct evmap_view *c,
 static int fit_all_apply(struct evmap__op *op, struct evmap_view *c,
 			 const struct evmap__types *types)
 {
-	evmap__slot *s;
+	evmap__bag *s;
 	size_t i = 0;
 
 	(void)op;
@@ -532,7 +532,7 @@ static int evict_first(struct evmap__op *op, struct evmap_view *c,
 		return -ENOMEM;
 	for (size_t i = 0; i < k; i++) {
 		size_t pos = (size_t)evmap__splitmix64(&state) & t->mask;
-		evmap__slot *s;
+		evmap__bag *s;
 
 		while (evmap__slot_is_empty(&t->slots[pos]))
 			pos = (pos + 1) & t->mask;

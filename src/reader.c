@@ -123,7 +123,7 @@ EVMAP_EXPORT bool evmap_iter_next(evmap_iter *it, const void **key,
 				  const evmap_values **values)
 {
 	const evmap_view *v;
-	const evmap__slot *s;
+	const evmap__bag *s;
 	size_t pos;
 
 	if (!it || !(v = (const evmap_view *)it->opaque[ITER_VIEW]))
@@ -216,11 +216,11 @@ EVMAP_EXPORT bool evmap_get(evmap_reader *r, const void *key,
 
 /* The slot of @key in @v if its bag holds a value, or NULL. Identity keys
  * (the common case of evmap_get_first) are probed inline. */
-static inline const evmap__slot *first_value_slot(const evmap_view *v,
+static inline const evmap__bag *first_value_slot(const evmap_view *v,
 						  const void *key,
 						  bool identity_keys)
 {
-	const evmap__slot *s;
+	const evmap__bag *s;
 
 	if (caa_likely(identity_keys))
 		s = evmap__table_probe_pointer(
@@ -237,7 +237,7 @@ get_first_general(evmap_reader *r, const void *key, const void **value)
 {
 	bool identity_keys = r->shared->identity_keys;
 	const evmap_view *v;
-	const evmap__slot *s;
+	const evmap__bag *s;
 
 	if (r->depth > 0) {
 		/* inside a section of @r already: its view */
@@ -266,7 +266,7 @@ get_first_resume(evmap_reader *r, const void *key, const void **value,
 		 uint64_t word)
 {
 	const evmap_view *v = evmap__section_view(r, word);
-	const evmap__slot *s = v ? first_value_slot(v, key, true) : NULL;
+	const evmap__bag *s = v ? first_value_slot(v, key, true) : NULL;
 
 	if (s)
 		*value = evmap__bag_values(s)[0];
@@ -291,7 +291,7 @@ EVMAP_EXPORT int evmap_get_first(evmap_reader *r, const void *key,
 				 const void **value)
 {
 	const struct evmap__shared *shared;
-	const evmap__slot *s;
+	const evmap__bag *s;
 	uint64_t word, published;
 	int parked, found;
 

@@ -22,7 +22,7 @@ size_t evmap__table_slots_for(size_t keys)
 
 	/* load <= 3/4, the same rule as evmap__table_add's growth check */
 	while (slots / 4 * 3 < keys) {
-		if (slots > (SIZE_MAX >> 1) / sizeof(evmap__slot) ||
+		if (slots > (SIZE_MAX >> 1) / sizeof(evmap__bag) ||
 		    slots >= (size_t)UINT32_MAX + 1)
 			return 0;
 		slots <<= 1;
@@ -30,9 +30,9 @@ size_t evmap__table_slots_for(size_t keys)
 	return slots;
 }
 
-static evmap__slot *alloc_slots(size_t count)
+static evmap__bag *alloc_slots(size_t count)
 {
-	evmap__slot *slots = evmap__alloc_large(count * sizeof(*slots));
+	evmap__bag *slots = evmap__alloc_large(count * sizeof(*slots));
 	if (!slots)
 		return NULL;
 	for (size_t i = 0; i < count; i++)
@@ -68,7 +68,7 @@ void evmap__table_destroy(struct evmap__table *t)
 }
 
 /* Place a slot's contents into the first free slot of its probe run. */
-static void place(evmap__slot *slots, size_t mask, const evmap__slot *from)
+static void place(evmap__bag *slots, size_t mask, const evmap__bag *from)
 {
 	size_t i = from->hash & mask;
 	while (!evmap__slot_is_empty(&slots[i]))
@@ -78,7 +78,7 @@ static void place(evmap__slot *slots, size_t mask, const evmap__slot *from)
 
 static int rebuild(struct evmap__table *t, size_t count)
 {
-	evmap__slot *slots = alloc_slots(count);
+	evmap__bag *slots = alloc_slots(count);
 	if (!slots)
 		return -ENOMEM;
 	for (size_t i = 0; i <= t->mask; i++)
@@ -113,7 +113,7 @@ int evmap__table_resize(struct evmap__table *t, size_t keys)
 	return rebuild(t, count);
 }
 
-evmap__slot *evmap__table_add(struct evmap__table *t, uint32_t hash,
+evmap__bag *evmap__table_add(struct evmap__table *t, uint32_t hash,
 			      const void *key)
 {
 	size_t i;
@@ -124,13 +124,13 @@ evmap__slot *evmap__table_add(struct evmap__table *t, uint32_t hash,
 	i = hash & t->mask;
 	while (!evmap__slot_is_empty(&t->slots[i]))
 		i = (i + 1) & t->mask;
-	t->slots[i] = (evmap__slot){
+	t->slots[i] = (evmap__bag){
 		.hash = hash, .len = 0, .key = key, .types = t->types};
 	t->count++;
 	return &t->slots[i];
 }
 
-void evmap__table_remove(struct evmap__table *t, evmap__slot *s)
+void evmap__table_remove(struct evmap__table *t, evmap__bag *s)
 {
 	size_t hole = (size_t)(s - t->slots);
 	size_t i = hole;
@@ -152,10 +152,10 @@ void evmap__table_remove(struct evmap__table *t, evmap__slot *s)
 	t->count--;
 }
 
-evmap__slot *evmap__table_next(const struct evmap__table *t, size_t *pos)
+evmap__bag *evmap__table_next(const struct evmap__table *t, size_t *pos)
 {
 	while (*pos <= t->mask) {
-		evmap__slot *s = &t->slots[(*pos)++];
+		evmap__bag *s = &t->slots[(*pos)++];
 		if (!evmap__slot_is_empty(s))
 			return s;
 	}
@@ -165,7 +165,7 @@ evmap__slot *evmap__table_next(const struct evmap__table *t, size_t *pos)
 void evmap__table_free_items(struct evmap__table *t,
 			     const struct evmap__types *types)
 {
-	evmap__slot *s;
+	evmap__bag *s;
 	size_t i = 0;
 
 	while ((s = evmap__table_next(t, &i))) {

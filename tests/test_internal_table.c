@@ -2,7 +2,7 @@
 /*
  * test_internal_table.c - unit tests of src/table.c (one copy of the map:
  * open addressing, linear probing, backward-shift deletion, growth and
- * shrinking) and src/values.c (a key's bag: inline, array, indexed array
+ * shrinking) and src/bag.c (a key's bag: inline, array, indexed array
  * and back). Links the uninstalled internal library.
  */
 #include "test_util.h"
@@ -29,7 +29,7 @@ static uint32_t hash_of(const void *key)
 	return evmap__item_hash(&u64_types.key, key);
 }
 
-static evmap__slot *find(struct evmap__table *t, uint64_t k)
+static evmap__bag *find(struct evmap__table *t, uint64_t k)
 {
 	return evmap__table_find(t, hash_of(EVT_U64(k)), EVT_U64(k));
 }
@@ -41,7 +41,7 @@ static void assert_probe_invariant(const struct evmap__table *t)
 	size_t i, j, occupied = 0;
 
 	for (i = 0; i <= t->mask; i++) {
-		const evmap__slot *s = &t->slots[i];
+		const evmap__bag *s = &t->slots[i];
 		if (evmap__slot_is_empty(s))
 			continue;
 		occupied++;
@@ -55,7 +55,7 @@ static void assert_probe_invariant(const struct evmap__table *t)
 
 static void add(struct evmap__table *t, uint64_t k)
 {
-	evmap__slot *s = evmap__table_add(t, hash_of(EVT_U64(k)), EVT_U64(k));
+	evmap__bag *s = evmap__table_add(t, hash_of(EVT_U64(k)), EVT_U64(k));
 	assert_non_null(s);
 	assert_int_equal(evmap__bag_len(s), 0);
 	assert_int_equal(evmap__bag_push(s, EVT_U64(k + 1)), 0);
@@ -63,7 +63,7 @@ static void add(struct evmap__table *t, uint64_t k)
 
 static void del(struct evmap__table *t, uint64_t k)
 {
-	evmap__slot *s = find(t, k);
+	evmap__bag *s = find(t, k);
 	assert_non_null(s);
 	evmap__bag_drop_storage(s);
 	evmap__table_remove(t, s);
@@ -90,7 +90,7 @@ static void test_table_grows_and_finds(void **state)
 	assert_true(((t.mask + 1) & t.mask) == 0);
 	assert_probe_invariant(&t);
 	for (k = 0; k < 5000; k++) {
-		evmap__slot *s = find(&t, k);
+		evmap__bag *s = find(&t, k);
 		assert_non_null(s);
 		assert_ptr_equal(s->key, EVT_U64(k));
 		assert_int_equal(evmap__bag_len(s), 1);
@@ -212,16 +212,16 @@ static void test_table_iterates_every_slot(void **state)
 
 /* ---- bags ---- */
 
-static evmap__slot *bag_slot(struct evmap__table *t)
+static evmap__bag *bag_slot(struct evmap__table *t)
 {
-	evmap__slot *s;
+	evmap__bag *s;
 	assert_int_equal(evmap__table_init(t, &u64_types, 0), 0);
 	s = evmap__table_add(t, hash_of(EVT_U64(1)), EVT_U64(1));
 	assert_non_null(s);
 	return s;
 }
 
-static void assert_bag_holds(const evmap__slot *s, uint64_t from, uint64_t to)
+static void assert_bag_holds(const evmap__bag *s, uint64_t from, uint64_t to)
 {
 	uint64_t v;
 
@@ -234,7 +234,7 @@ static void assert_bag_holds(const evmap__slot *s, uint64_t from, uint64_t to)
 static void bag_forms(const evmap_type *value_type, bool indexed)
 {
 	struct evmap__table t;
-	evmap__slot *s;
+	evmap__bag *s;
 	uint64_t v;
 	long pos;
 
@@ -308,7 +308,7 @@ static void test_bag_reserve_take_release(void **state)
 {
 	struct evmap__table t;
 	struct evmap__bag_storage taken;
-	evmap__slot *s;
+	evmap__bag *s;
 	uint64_t v;
 
 	(void)state;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * values.c - the bag of values of one key.
+ * bag.c - the bag of values of one key (bag.h).
  *
  * Forms: inline (0 or 1 value in the slot itself, no allocation), array
  * (a heap array, order unspecified, removal moves the last value into the
@@ -10,23 +10,27 @@
  *
  * The index is only an accelerator: the array is the truth. Failing to
  * allocate an index is not an error, and replaying an operation by
- * identity never needs it, so both copies hold the same values in the same
- * order whatever the user's hash returns.
+ * identity never needs it, so both copies hold the same values whatever
+ * the user's hash returns: the same pointers, the same number of times
+ * each. Not always in the same order: with duplicates, replay removes the
+ * first position holding the pointer, which may not be the position the
+ * first application removed, and the last value moves into a different
+ * hole.
  */
 #include <errno.h>
 
 #include "alloc.h"
-#include "table.h"
+#include "bag.h"
 
 #define INDEX_THRESHOLD 32
 #define MIN_ARRAY 4
 
-static struct evmap__bag_array *array_of(const evmap__slot *s)
+static struct evmap__bag_array *array_of(const evmap__bag *s)
 {
 	return (s->len & EVMAP__BAG_ARRAY) ? s->u.array : NULL;
 }
 
-static void set_len(evmap__slot *s, uint32_t len)
+static void set_len(evmap__bag *s, uint32_t len)
 {
 	s->len = (s->len & EVMAP__BAG_ARRAY) | len;
 }
@@ -77,7 +81,7 @@ static void index_delete(struct evmap__bag_array *a, uint32_t hole)
 
 /* (Re)build the index for @len values; on allocation failure the bag is
  * left unindexed, which is correct, only slower. */
-static void index_build(evmap__slot *s, struct evmap__bag_array *a,
+static void index_build(evmap__bag *s, struct evmap__bag_array *a,
 			uint32_t len)
 {
 	const struct evmap__item_type *vt = &s->types->value;
@@ -108,7 +112,7 @@ static void index_build(evmap__slot *s, struct evmap__bag_array *a,
 }
 
 /* Make the bag an array of at least @cap entries (cap >= len). */
-static int ensure_array(evmap__slot *s, size_t cap)
+static int ensure_array(evmap__bag *s, size_t cap)
 {
 	struct evmap__bag_array *a = array_of(s), *grown;
 	uint32_t len = evmap__bag_len(s);
@@ -148,7 +152,7 @@ static int ensure_array(evmap__slot *s, size_t cap)
 	return 0;
 }
 
-int evmap__bag_reserve(evmap__slot *s, size_t additional)
+int evmap__bag_reserve(evmap__bag *s, size_t additional)
 {
 	size_t need;
 	if (!evmap__add_size(evmap__bag_len(s), additional, &need) ||
@@ -159,7 +163,7 @@ int evmap__bag_reserve(evmap__slot *s, size_t additional)
 	return ensure_array(s, need);
 }
 
-int evmap__bag_push(evmap__slot *s, const void *value)
+int evmap__bag_push(evmap__bag *s, const void *value)
 {
 	uint32_t len = evmap__bag_len(s);
 	struct evmap__bag_array *a = array_of(s);
@@ -183,7 +187,7 @@ int evmap__bag_push(evmap__slot *s, const void *value)
 	return 0;
 }
 
-long evmap__bag_find(const evmap__slot *s, const void *value)
+long evmap__bag_find(const evmap__bag *s, const void *value)
 {
 	const struct evmap__item_type *vt = &s->types->value;
 	const struct evmap__bag_array *a = array_of(s);
@@ -207,7 +211,7 @@ long evmap__bag_find(const evmap__slot *s, const void *value)
 	return -1;
 }
 
-long evmap__bag_find_identity(const evmap__slot *s, const void *value)
+long evmap__bag_find_identity(const evmap__bag *s, const void *value)
 {
 	const void *const *values = evmap__bag_values(s);
 	uint32_t len = evmap__bag_len(s);
@@ -218,7 +222,7 @@ long evmap__bag_find_identity(const evmap__slot *s, const void *value)
 	return -1;
 }
 
-void evmap__bag_remove_at(evmap__slot *s, size_t pos)
+void evmap__bag_remove_at(evmap__bag *s, size_t pos)
 {
 	struct evmap__bag_array *a = array_of(s);
 	uint32_t last = evmap__bag_len(s) - 1;
@@ -238,7 +242,7 @@ void evmap__bag_remove_at(evmap__slot *s, size_t pos)
 	set_len(s, last);
 }
 
-void evmap__bag_fit(evmap__slot *s)
+void evmap__bag_fit(evmap__bag *s)
 {
 	struct evmap__bag_array *a = array_of(s), *shrunk;
 	uint32_t len = evmap__bag_len(s);
@@ -264,7 +268,7 @@ void evmap__bag_fit(evmap__slot *s)
 		index_build(s, shrunk, len);
 }
 
-void evmap__bag_take(evmap__slot *s, struct evmap__bag_storage *out)
+void evmap__bag_take(evmap__bag *s, struct evmap__bag_storage *out)
 {
 	out->len = s->len;
 	out->array = array_of(s);
@@ -292,7 +296,7 @@ void evmap__bag_storage_release(struct evmap__bag_storage *b,
 	b->len = 0;
 }
 
-void evmap__bag_drop_storage(evmap__slot *s)
+void evmap__bag_drop_storage(evmap__bag *s)
 {
 	struct evmap__bag_storage b;
 	evmap__bag_take(s, &b);
