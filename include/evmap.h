@@ -489,7 +489,9 @@ EVMAP_EXPORT int evmap_evict(evmap_writer *w, size_t keys, uint64_t seed);
  *          may wait (spinning, then yielding the CPU, then sleeping up to
  *          a millisecond at a time) for a reader that is inside the copy;
  *          never waits for one that is not.
- * Return:  0: published (see "Ordering guarantees" below).
+ * Return:  0: published. A read section that the application orders
+ *          after this return sees every write logged before the call
+ *          (<evmap.h>, "Ordering guarantees", says exactly what holds).
  * Errors:  -EINVAL: NULL @w; -EBUSY: from inside a callback of this map;
  *          -EDEADLK: the calling thread is inside a read section (any
  *          handle, any map); -ENOMEM: readers keep the previous state, no

@@ -210,6 +210,11 @@ fi
 dpkg-deb -c "$debdev" | grep -q '\./usr/share/man/man3/evmap\.3\.gz$' ||
 	fail "libevmap-dev lacks usr/share/man/man3/evmap.3.gz"
 ok "libevmap-dev ships evmap(3)"
+pages=$(dpkg-deb -c "$debdev" | grep -c '\./usr/share/man/man3/evmap_[a-z0-9_]*\.3\.gz$' || true)
+want=$(ls "$srcdir"/doc/man3/*.3 | wc -l)
+[ "$pages" -eq "$want" ] ||
+	fail "libevmap-dev ships $pages function man pages, doc/man3 has $want"
+ok "libevmap-dev ships a man page per function ($pages)"
 
 for p in libevmap0 libevmap-dev; do
 	if dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
