@@ -13,6 +13,8 @@ Usage: doc/gen-man.py [--check] [SRCDIR]
   (no option)  write doc/man3/*.3 and doc/man3/meson.build
   --check      exit 1 if the committed files differ from what the header
                gives now (the test suite runs this: tests/meson.build)
+Both also fail when the header's bad-input table lacks a row for an
+exported function.
 """
 import os
 import re
@@ -94,6 +96,33 @@ def parse(header):
                              % (name, decl))
         pages.append((name, summary.rstrip("."), body, group, decl))
     return pages
+
+
+def bad_input_table_names(header, exported):
+    """The exported names the header's bad-input table has a row for."""
+    start = header.index(" *   function                NULL handle")
+    end = header.index(" * Misuse nothing detects")
+    found = set()
+    base = None
+    for line in header[start:end].split("\n")[1:]:
+        # the first column: from column 5 up to a run of two spaces
+        first_column = ""
+        if line.startswith(" *   ") and line[5:6] not in ("", " "):
+            first_column = re.split(r"\s{2,}", line[5:])[0]
+        words = re.findall(r"[a-z_][a-z0-9_]*", first_column)
+        for w in words:
+            if w.startswith("evmap_"):
+                base = w
+                found.add(w)
+            elif w.startswith("_") and base:
+                # "evmap_view_len, _meta": a suffix of the row's last name
+                parts = base.split("_")
+                for n in range(len(parts), 0, -1):
+                    cand = "_".join(parts[:n]) + w
+                    if cand in exported:
+                        found.add(cand)
+                        break
+    return found
 
 
 def roff(text):
@@ -203,12 +232,23 @@ def main(argv):
                     f.write(text)
     extra = sorted(set(os.listdir(outdir)) - set(files)) \
         if os.path.isdir(outdir) else []
+    with open(os.path.join(srcdir, "include", "evmap.h"),
+              encoding="utf-8") as f:
+        header = f.read()
+    functions = {n for n, *rest in pages if "(" in rest[-1]}
+    missing = sorted(functions - bad_input_table_names(header, functions))
+    if missing:
+        print("the bad-input table of include/evmap.h has no row for: %s"
+              % ", ".join(missing))
+        return 1
     if check:
         if stale or extra:
             print("doc/man3 is out of date with include/evmap.h: %s; run "
                   "doc/gen-man.py" % ", ".join(stale + extra))
             return 1
-        print("ok: %d man pages match include/evmap.h" % len(pages))
+        print("ok: %d man pages match include/evmap.h; the bad-input "
+              "table has a row for each of its %d functions"
+              % (len(pages), len(functions)))
         return 0
     for fname in extra:
         os.remove(os.path.join(outdir, fname))
