@@ -203,10 +203,11 @@ static void free_taken_bag(struct evmap__op *op,
 
 /* ---- insert: one more value in the key's bag (the key created) ---- */
 
-static int insert_first(struct evmap__op *op, struct evmap_view *c,
-			const struct evmap__types *types)
+/* Both applications: only how the key is found differs (prepare_slot). */
+static int insert_apply(struct evmap__op *op, struct evmap_view *c,
+			const struct evmap__types *types, bool first)
 {
-	evmap__bag *s = prepare_slot(op, c, types, true, 1);
+	evmap__bag *s = prepare_slot(op, c, types, first, 1);
 
 	if (!s)
 		return -ENOMEM;
@@ -214,28 +215,53 @@ static int insert_first(struct evmap__op *op, struct evmap_view *c,
 	return 0;
 }
 
+static int insert_first(struct evmap__op *op, struct evmap_view *c,
+			const struct evmap__types *types)
+{
+	return insert_apply(op, c, types, true);
+}
+
 static int insert_second(struct evmap__op *op, struct evmap_view *c,
 			 const struct evmap__types *types)
 {
-	evmap__bag *s = prepare_slot(op, c, types, false, 1);
-
-	if (!s)
-		return -ENOMEM;
-	evmap__bag_push(s, op->value);
-	return 0;
+	return insert_apply(op, c, types, false);
 }
 
-/* ---- update: the key's bag becomes {value}; garbage: the old bag ---- */
+/* ---- update and clear_key: the key's bag is emptied (the key created),
+ *      then update puts {value} in it; garbage: the old bag ---- */
+
+/* First application: the old bag goes to the op's garbage. */
+static evmap__bag *take_bag_first(struct evmap__op *op, struct evmap_view *c,
+				  const struct evmap__types *types)
+{
+	evmap__bag *s = prepare_slot(op, c, types, true, 0);
+
+	if (s) {
+		evmap__bag_take(s, &op->u.taken_bag);
+		op->flags |= EVMAP__OP_HAS_GARBAGE;
+	}
+	return s;
+}
+
+/* Second application: the same values are in the garbage; only the
+ * storage of this copy's bag goes. */
+static evmap__bag *drop_bag_second(struct evmap__op *op, struct evmap_view *c,
+				   const struct evmap__types *types)
+{
+	evmap__bag *s = prepare_slot(op, c, types, false, 0);
+
+	if (s)
+		evmap__bag_drop_storage(s);
+	return s;
+}
 
 static int update_first(struct evmap__op *op, struct evmap_view *c,
 			const struct evmap__types *types)
 {
-	evmap__bag *s = prepare_slot(op, c, types, true, 0);
+	evmap__bag *s = take_bag_first(op, c, types);
 
 	if (!s)
 		return -ENOMEM;
-	evmap__bag_take(s, &op->u.taken_bag);
-	op->flags |= EVMAP__OP_HAS_GARBAGE;
 	evmap__bag_push(s, op->value); /* into the empty bag: inline */
 	return 0;
 }
@@ -243,38 +269,24 @@ static int update_first(struct evmap__op *op, struct evmap_view *c,
 static int update_second(struct evmap__op *op, struct evmap_view *c,
 			 const struct evmap__types *types)
 {
-	evmap__bag *s = prepare_slot(op, c, types, false, 0);
+	evmap__bag *s = drop_bag_second(op, c, types);
 
 	if (!s)
 		return -ENOMEM;
-	evmap__bag_drop_storage(s);
 	evmap__bag_push(s, op->value);
 	return 0;
 }
 
-/* ---- clear_key: the key stays, with an empty bag; garbage: the bag ---- */
-
 static int clear_key_first(struct evmap__op *op, struct evmap_view *c,
 			   const struct evmap__types *types)
 {
-	evmap__bag *s = prepare_slot(op, c, types, true, 0);
-
-	if (!s)
-		return -ENOMEM;
-	evmap__bag_take(s, &op->u.taken_bag);
-	op->flags |= EVMAP__OP_HAS_GARBAGE;
-	return 0;
+	return take_bag_first(op, c, types) ? 0 : -ENOMEM;
 }
 
 static int clear_key_second(struct evmap__op *op, struct evmap_view *c,
 			    const struct evmap__types *types)
 {
-	evmap__bag *s = prepare_slot(op, c, types, false, 0);
-
-	if (!s)
-		return -ENOMEM;
-	evmap__bag_drop_storage(s);
-	return 0;
+	return drop_bag_second(op, c, types) ? 0 : -ENOMEM;
 }
 
 /* ---- remove_value: one value equal to the op's leaves the bag;
@@ -446,10 +458,10 @@ static void retain_free(struct evmap__op *op, const struct evmap__types *types)
  *      fail every later refresh too, and no op behind it would ever be
  *      published. ---- */
 
-static int reserve_first(struct evmap__op *op, struct evmap_view *c,
-			 const struct evmap__types *types)
+static int reserve_apply(struct evmap__op *op, struct evmap_view *c,
+			 const struct evmap__types *types, bool first)
 {
-	evmap__bag *s = prepare_slot(op, c, types, true, 0);
+	evmap__bag *s = prepare_slot(op, c, types, first, 0);
 
 	if (!s)
 		return -ENOMEM;
@@ -457,15 +469,16 @@ static int reserve_first(struct evmap__op *op, struct evmap_view *c,
 	return 0;
 }
 
+static int reserve_first(struct evmap__op *op, struct evmap_view *c,
+			 const struct evmap__types *types)
+{
+	return reserve_apply(op, c, types, true);
+}
+
 static int reserve_second(struct evmap__op *op, struct evmap_view *c,
 			  const struct evmap__types *types)
 {
-	evmap__bag *s = prepare_slot(op, c, types, false, 0);
-
-	if (!s)
-		return -ENOMEM;
-	(void)evmap__bag_reserve(s, op->u.reserve_additional);
-	return 0;
+	return reserve_apply(op, c, types, false);
 }
 
 /* ---- fit: the key's bag storage shrinks to its length; no garbage ---- */
