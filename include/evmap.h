@@ -304,8 +304,9 @@ EVMAP_EXPORT int evmap_options_set_hash_seed(evmap_options *o, uint64_t seed);
  * @meta:      any pointer (NULL allowed); owned by the map once evmap_new()
  *             succeeds
  * @meta_free: called once on every meta the map owns when it is replaced
- *             and no reader can see it any more, or when the map is freed;
- *             NULL: metas are never freed
+ *             and no reader can see it any more, or when the map is freed
+ *             (then on each meta it still holds, in no set order); NULL:
+ *             metas are never freed
  *
  * Context: any thread. Return: 0. Errors: -EINVAL if @o is NULL.
  */
