@@ -73,8 +73,10 @@ struct evmap_reader {
 	int parked;                    /* atomic: raised by the writer */
 	unsigned int depth;            /* section nesting */
 	/* the view of the generation the section word announced (NULL for
-	 * generation 0 and after destruction): the current section's view
-	 * while the word says inside (registry.h) */
+	 * generation 0): the current section's view while the word says
+	 * inside (registry.h). After destruction it dangles until the next
+	 * section sets it NULL; it is never used, as the published word
+	 * (destroyed) matches no announced generation. */
 	const struct evmap_view *view;
 	struct evmap__rcu_binding binding;
 	/* line 1: read at every section, written when handles come and go */

@@ -249,12 +249,16 @@ get_first_general(evmap_reader *r, const void *key, const void **value)
 	}
 	if (evmap__rcu_bind(&r->binding) != 0)
 		return -ENOMEM;
+	/* a section like evmap_enter's: a key type's hash or equal that
+	 * entered @r again (forbidden, but cheap to survive) would nest */
+	r->depth = 1;
 	v = evmap__section_begin(r);
 	s = v ? first_value_slot(v, key, identity_keys) : NULL;
 	/* copied out before the section ends: the map never frees it
 	 * (values_outlive_sections) */
 	if (s)
 		*value = evmap__bag_values(s)[0];
+	r->depth = 0;
 	evmap__section_end(r);
 	return s != NULL;
 }

@@ -167,7 +167,7 @@ static bool fail_all(size_t size, void *ctx)
 struct unbound_reads {
 	evmap_reader *r;
 	const evmap_view *outer, *nested;
-	int get_first;
+	int get_first, nested_get_first;
 };
 
 /* On a new thread, whose record cannot be allocated. */
@@ -180,6 +180,8 @@ static void read_without_memory(void *arg)
 	u->get_first = evmap_get_first(u->r, EVT_U64(1), &value);
 	u->outer = evmap_enter(u->r);
 	u->nested = evmap_enter(u->r);
+	/* inside the unbound section: no view, no value */
+	u->nested_get_first = evmap_get_first(u->r, EVT_U64(1), &value);
 	evmap_leave(u->r);
 	evmap_leave(u->r);
 	evmap__alloc_set_failure_hook(NULL, NULL);
@@ -204,6 +206,7 @@ static void test_unbound_section_sees_no_view(void **state)
 	assert_int_equal(u.get_first, -ENOMEM);
 	assert_null(u.outer);
 	assert_null(u.nested);
+	assert_int_equal(u.nested_get_first, 0);
 	/* back on a registered thread, same generation: the same view */
 	assert_ptr_equal(evmap_enter(u.r), v);
 	assert_ptr_equal(evmap_enter(u.r), v);

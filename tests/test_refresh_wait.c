@@ -582,7 +582,8 @@ static void test_stress_refresh_after_every_write(void **state)
 
 struct first_stress {
 	evmap_writer *w;
-	int done; /* atomic */
+	int done;    /* atomic */
+	int started; /* atomic: readers that made their first lookup */
 	unsigned long violations, lookups, nested; /* atomic */
 };
 
@@ -609,7 +610,8 @@ static void *first_reader(void *arg)
 			bad++;
 		else if (ra == 1)
 			last[k] = EVT_NUM(a);
-		lookups++;
+		if (lookups++ == 0)
+			__atomic_add_fetch(&s->started, 1, __ATOMIC_RELEASE);
 		if (lookups % 8 == 0) {
 			(void)evmap_enter(r);
 			ra = evmap_get_first(r, EVT_U64(2 * pair), &a);
@@ -648,6 +650,11 @@ static void test_stress_get_first_refresh_after_every_write(void **state)
 						args[i]),
 				 0);
 	}
+	/* the writes overlap the lookups: every reader runs first (with one
+	 * CPU, or a loaded one, a writer that never waits could otherwise
+	 * finish before any reader was scheduled) */
+	while (__atomic_load_n(&s.started, __ATOMIC_ACQUIRE) < 3)
+		sched_yield();
 	for (size_t i = 1; i <= writes; i++) {
 		uint64_t pair = i % NPAIRS;
 
