@@ -55,6 +55,7 @@ struct evmap__shared {
 	 * stays valid after it (evmap_get_first) */
 	bool values_outlive_sections;
 	bool identity_keys; /* types.key.kind == EVMAP__KIND_IDENTITY */
+	bool get_first_fast; /* both: evmap_get_first's fast path applies */
 	struct evmap__types types;
 	/* Written when handles come and go. */
 	unsigned long refs __attribute__((aligned(64))); /* atomic */

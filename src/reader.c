@@ -239,6 +239,9 @@ get_first_general(evmap_reader *r, const void *key, const void **value)
 	const evmap_view *v;
 	const evmap__bag *s;
 
+	if (!r->shared->values_outlive_sections)
+		return -EINVAL;
+
 	if (r->depth > 0) {
 		/* inside a section of @r already: its view */
 		v = evmap__section_is_inside(r) ? r->view : NULL;
@@ -302,9 +305,7 @@ EVMAP_EXPORT int evmap_get_first(evmap_reader *r, const void *key,
 	if (caa_unlikely(!r || !value))
 		return -EINVAL;
 	shared = r->shared;
-	if (caa_unlikely(!shared->values_outlive_sections))
-		return -EINVAL;
-	if (caa_unlikely(!shared->identity_keys || r->depth > 0 ||
+	if (caa_unlikely(!shared->get_first_fast || r->depth > 0 ||
 			 __atomic_load_n(&r->binding.owner,
 					 __ATOMIC_RELAXED) != evmap__rcu_self()))
 		return get_first_general(r, key, value);
@@ -320,7 +321,10 @@ EVMAP_EXPORT int evmap_get_first(evmap_reader *r, const void *key,
 	if (s)
 		*value = evmap__bag_values(s)[0];
 	found = s != NULL;
-	if (caa_unlikely(evmap__section_end_nowake(r)))
+	/* the word is still @word: it was not announced or un-parked */
+	__atomic_store_n(&r->section, word & ~EVMAP__SECTION_INSIDE,
+			 __ATOMIC_RELEASE);
+	if (caa_unlikely(evmap__rcu_read_unlock_nowake(&r->binding)))
 		return wake_up_gp_and_return(found);
 	return found;
 }
