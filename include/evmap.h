@@ -4,8 +4,8 @@
  * multi-value hash map for C (a port of Rust's evmap).
  *
  * One writer, any number of readers. Two copies of the map and an operation
- * log: writes go to the log and to the copy readers do not see; readers see
- * them only after the writer calls evmap_refresh(). Reads never lock, never
+ * log: writes go to the log; evmap_refresh() applies them to the copy
+ * readers do not see and publishes it, so readers see them only after it. Reads never lock, never
  * wait and never write memory shared with other threads.
  *
  * Conventions:
@@ -755,7 +755,8 @@ EVMAP_EXPORT bool evmap_is_destroyed(evmap_reader *r);
  * alive). The lookup is one read section by itself on @r's thread; called
  * inside a section of @r, it looks in that section's view instead. It
  * takes the place of evmap_enter(), evmap_view_get(), evmap_values_first()
- * and evmap_leave(), at a fraction of their cost (README, "Reads").
+ * and evmap_leave(), for less than their cost (about half with the map
+ * in cache; README, "Benchmarks").
  *
  * Context: the thread that uses @r; never waits; inside any read section
  *          or none.

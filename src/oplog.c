@@ -38,7 +38,7 @@
  * Each application either completes or fails with -ENOMEM having changed
  * nothing, so a refresh that runs out of memory can be called again and
  * resumes at the op that failed. An op that is never applied (the map is
- * destroyed first) frees the items it owns (evmap__op_release_unapplied).
+ * destroyed first) frees the items it owns (release_unapplied).
  *
  * Below, one section per op kind holds its first application, its second
  * and the freeing of its garbage, side by side, so that "the second

@@ -3,7 +3,7 @@
  * test_conformance_visibility.c - tests/CONFORMANCE.md C1-C7: when a map is
  * ready, when writes become visible, snapshot consistency of a section,
  * destruction as seen by readers, and evmap_flush with nothing pending.
- * (Line 8, reader threads that end badly, is in test_conformance_threads.)
+ * (C8, reader threads that end badly, is in test_conformance_threads.)
  */
 #include <string.h>
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_util.c - helpers shared by the libevmap test programs (see
- * test_util.h): the counting item type, counted metas, read helpers and
- * thread helpers.
+ * test_util.h): map constructors and fixtures, the counting item type,
+ * counted metas, read helpers and thread helpers.
  */
 #include "test_util.h"
 

@@ -5,6 +5,8 @@
  *  - cmocka includes in the order cmocka needs them;
  *  - EVT_U64(): a number as an evmap_type_u64 item;
  *  - evt_scale(): shrink loop counts under sanitizers (EVMAP_TEST_SCALE);
+ *  - maps: evt_new_u64_map(), and the cmocka fixture evt_setup_u64 /
+ *    evt_setup_ct / evt_teardown;
  *  - the counting type: heap strings whose every clone and free is
  *    recorded, so a test can prove that each item the map owned was freed
  *    exactly once, and a reader can check that no item it sees was freed;

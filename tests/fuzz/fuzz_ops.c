@@ -57,8 +57,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /*
- * The checks compare the whole map with the model after every operation:
- * most of an execution's time. Their own branches tell libFuzzer nothing
+ * The checks compare the whole map with the model after every operation
+ * that publishes, and one key with the key count otherwise
+ * (check_after_op): much of an execution's time. Their own branches tell libFuzzer nothing
  * about the library, so they are left out of coverage instrumentation
  * (the library's code they call is still covered), which makes one
  * execution several times cheaper.
