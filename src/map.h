@@ -51,11 +51,10 @@ struct evmap__shared {
 #define EVMAP__PUBLISHED_DESTROYED UINT64_C(1) /* after evmap_writer_free */
 	/* Read-only after creation. */
 	struct evmap_view *copies[2] __attribute__((aligned(64)));
-	/* The value type has no free callback: a value read in a section
-	 * stays valid after it (evmap_get_first) */
-	bool values_outlive_sections;
-	bool identity_keys; /* types.key.kind == EVMAP__KIND_IDENTITY */
-	bool get_first_fast; /* both: evmap_get_first's fast path applies */
+	/* evmap_get_first's fast path applies: identity keys, and a value
+	 * type without free (a value read in a section stays valid after
+	 * it). Derived from types, kept here on the line every read loads. */
+	bool get_first_fast;
 	struct evmap__types types;
 	/* Written when handles come and go. */
 	unsigned long refs __attribute__((aligned(64))); /* atomic */

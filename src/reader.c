@@ -6,10 +6,10 @@
  * A read section is bracketed by the handle's section word (registry.h)
  * and by a liburcu read-side section: the view named by shared->published
  * at the outermost enter (taken from the handle's cached view, or from
- * shared->copies[] when the generation is new) cannot be changed by the writer until the
- * outermost leave (refresh waits for this map's handles, registry.c), nor
- * freed (destruction waits for a liburcu grace period). Readers write only
- * their own handle and their thread's RCU counter.
+ * shared->copies[] when the generation is new) cannot be changed by the
+ * writer until the outermost leave (refresh waits for this map's handles,
+ * registry.c), nor freed (destruction waits for a liburcu grace period).
+ * Readers write only their own handle and their thread's RCU counter.
  */
 #include <errno.h>
 
@@ -215,41 +215,41 @@ EVMAP_EXPORT bool evmap_get(evmap_reader *r, const void *key,
 	return vs != NULL;
 }
 
-/* The slot of @key in @v if its bag holds a value, or NULL. Identity keys
- * (the common case of evmap_get_first) are probed inline. */
-static inline const evmap__bag *first_value_slot(const evmap_view *v,
-						  const void *key,
-						  bool identity_keys)
+/* Copy the first value of the bag @s to *@value: 1, or 0 if there is no
+ * bag or it is empty (*@value unchanged). */
+static inline int copy_first_value(const evmap__bag *s, const void **value)
 {
-	const evmap__bag *s;
+	if (!s || evmap__bag_len(s) == 0)
+		return 0;
+	*value = evmap__bag_values(s)[0];
+	return 1;
+}
 
-	if (caa_likely(identity_keys))
-		s = evmap__table_probe_pointer(
-		    &v->table, evmap__fold_hash((uint64_t)(uintptr_t)key), key,
-		    false);
-	else
-		s = view_find(v, key);
-	return s && evmap__bag_len(s) ? s : NULL;
+/* The bag of @key in @v (NULL: none) for identity keys, probed inline:
+ * evmap_get_first's fast path. */
+static inline const evmap__bag *identity_key_bag(const evmap_view *v,
+						 const void *key)
+{
+	if (!v)
+		return NULL;
+	return evmap__table_probe_pointer(
+	    &v->table, evmap__fold_hash((uint64_t)(uintptr_t)key), key, false);
 }
 
 /* evmap_get_first() on any map, in any state of @r: the general path. */
 static int __attribute__((noinline))
 get_first_general(evmap_reader *r, const void *key, const void **value)
 {
-	bool identity_keys = r->shared->identity_keys;
 	const evmap_view *v;
-	const evmap__bag *s;
+	int found;
 
-	if (!r->shared->values_outlive_sections)
+	/* a value the map frees could dangle once the section ends */
+	if (r->shared->types.value.type->free)
 		return -EINVAL;
-
 	if (r->depth > 0) {
 		/* inside a section of @r already: its view */
 		v = evmap__section_is_inside(r) ? r->view : NULL;
-		s = v ? first_value_slot(v, key, identity_keys) : NULL;
-		if (s)
-			*value = evmap__bag_values(s)[0];
-		return s != NULL;
+		return copy_first_value(v ? view_find(v, key) : NULL, value);
 	}
 	if (evmap__rcu_bind(&r->binding) != 0)
 		return -ENOMEM;
@@ -257,14 +257,11 @@ get_first_general(evmap_reader *r, const void *key, const void **value)
 	 * entered @r again (forbidden, but cheap to survive) would nest */
 	r->depth = 1;
 	v = evmap__section_begin(r);
-	s = v ? first_value_slot(v, key, identity_keys) : NULL;
-	/* copied out before the section ends: the map never frees it
-	 * (values_outlive_sections) */
-	if (s)
-		*value = evmap__bag_values(s)[0];
+	/* copied out before the section ends: the map never frees it */
+	found = copy_first_value(v ? view_find(v, key) : NULL, value);
 	r->depth = 0;
 	evmap__section_end(r);
-	return s != NULL;
+	return found;
 }
 
 /* The rest of the fast path's section, after its steps 1 and 2 stored
@@ -273,13 +270,11 @@ static int __attribute__((noinline))
 get_first_resume(evmap_reader *r, const void *key, const void **value,
 		 uint64_t word)
 {
-	const evmap_view *v = evmap__section_view(r, word);
-	const evmap__bag *s = v ? first_value_slot(v, key, true) : NULL;
+	int found = copy_first_value(
+	    identity_key_bag(evmap__section_view(r, word), key), value);
 
-	if (s)
-		*value = evmap__bag_values(s)[0];
 	evmap__section_end(r);
-	return s != NULL;
+	return found;
 }
 
 static int __attribute__((noinline)) wake_up_gp_and_return(int rc)
@@ -290,16 +285,16 @@ static int __attribute__((noinline)) wake_up_gp_and_return(int rc)
 
 /*
  * The fast path calls nothing: every call from it is a tail call, so that
- * it needs no stack frame (gcc 12 -O2 saves one register). It is the path of an
- * identity-keyed map (u64, ptr) read by a handle that is bound to this
- * thread, outside any section of its own, not parked, whose cached view is
- * the published one (registry.h: the section's steps, in the same order).
+ * it needs no stack frame (gcc 12 at -O2 or -O3 saves no register). It is
+ * the path of an identity-keyed map (u64, ptr) read by a handle that is bound to
+ * this thread, outside any section of its own, not parked, whose cached
+ * view is the published one (registry.h: the section's steps, in the same
+ * order).
  */
 EVMAP_EXPORT int evmap_get_first(evmap_reader *r, const void *key,
 				 const void **value)
 {
 	const struct evmap__shared *shared;
-	const evmap__bag *s;
 	uint64_t word, published;
 	int parked, found;
 
@@ -318,10 +313,7 @@ EVMAP_EXPORT int evmap_get_first(evmap_reader *r, const void *key,
 		return get_first_resume(r, key, value, word);
 	/* the cached view is the published one (NULL before the first
 	 * refresh, when the word still has generation 0) */
-	s = r->view ? first_value_slot(r->view, key, true) : NULL;
-	if (s)
-		*value = evmap__bag_values(s)[0];
-	found = s != NULL;
+	found = copy_first_value(identity_key_bag(r->view, key), value);
 	/* the word is still @word: it was not announced or un-parked */
 	__atomic_store_n(&r->section, word & ~EVMAP__SECTION_INSIDE,
 			 __ATOMIC_RELEASE);

@@ -109,11 +109,8 @@ EVMAP_EXPORT int evmap_new(const evmap_type *key_type,
 		goto nomem;
 	evmap__item_type_init(&shared->types.key, key_type, seed);
 	evmap__item_type_init(&shared->types.value, value_type, seed ^ 1);
-	shared->values_outlive_sections = value_type->free == NULL;
-	shared->identity_keys =
-	    shared->types.key.kind == EVMAP__KIND_IDENTITY;
-	shared->get_first_fast =
-	    shared->values_outlive_sections && shared->identity_keys;
+	shared->get_first_fast = value_type->free == NULL &&
+				 shared->types.key.kind == EVMAP__KIND_IDENTITY;
 	shared->refs = 1; /* the writer's; the reader takes its own */
 	w->shared = shared;
 	shared->copies[0] = &w->copies[0];
