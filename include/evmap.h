@@ -5,8 +5,9 @@
  *
  * One writer, any number of readers. Two copies of the map and an operation
  * log: writes go to the log; evmap_refresh() applies them to the copy
- * readers do not see and publishes it, so readers see them only after it. Reads never lock, never
- * wait and never write memory shared with other threads.
+ * readers do not see and publishes it, so readers see them only after it.
+ * Reads never lock, never wait and never write memory shared with other
+ * threads.
  *
  * Conventions:
  *  - Functions that can fail return int: 0 on success or a negative errno

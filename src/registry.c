@@ -114,7 +114,8 @@
  * came after the writer's fenced load of the head; store-buffering with
  * fences on both sides then makes that section's load of
  * shared->published see the publication the writer fenced before. At
- * destruction the writer closes the list, and every handle still alive becomes an orphan that frees itself.
+ * destruction the writer closes the list, and every handle still alive
+ * becomes an orphan that frees itself.
  */
 #include "registry.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_conformance_threads.c - tests/CONFORMANCE.md C8, C24-C27, C30, C32 and C33:
- * one writer (the main thread unless said otherwise) against reader
+ * test_conformance_threads.c - tests/CONFORMANCE.md C8, C24-C27, C30, C32
+ * and C33: one writer (the main thread unless said otherwise) against reader
  * threads. Readers check invariants the writer keeps at every refresh and
  * count violations; the main thread asserts after joining them. Nothing
  * waits on time: threads meet on barriers and events, and the only sleep
