@@ -113,7 +113,13 @@
  * after its "inside" store, and its push (a seq_cst compare-and-swap)
  * came after the writer's fenced load of the head; store-buffering with
  * fences on both sides then makes that section's load of
- * shared->published see the publication the writer fenced before. At
+ * shared->published see the publication the writer fenced before. So a
+ * wait walks only the handles that were in the list when it began (after
+ * its fence): handles pushed during a wait are never walked by it, and
+ * threads that create and free handles without pause cannot keep it from
+ * ending (test_conf26_clone_churn hung the writer that way once readers
+ * got faster). Only the writer unlinks and frees handles, so the list
+ * below that first handle stays valid for the whole wait. At
  * destruction the writer closes the list, and every handle still alive
  * becomes an orphan that frees itself.
  */
@@ -252,8 +258,9 @@ static enum verdict judge(evmap_reader *h, uint64_t gen)
 	return OUTSIDE_OLD;
 }
 
-/* Unlink and free the handles marked freed. A push that covers a freed
- * head as it is unlinked ends the sweep: the next wait goes on. */
+/* Unlink and free the handles marked freed. A freed head that a push
+ * covers as it is unlinked stays until the next sweep (its predecessor is
+ * new); the sweep goes on below it. */
 static void reclaim(struct evmap__shared *s)
 {
 	evmap_reader **link = &s->handles;
@@ -270,24 +277,25 @@ static void reclaim(struct evmap__shared *s)
 		} else {
 			evmap_reader *expected = h;
 
-			if (!__atomic_compare_exchange_n(link, &expected, next,
-							 false, __ATOMIC_ACQUIRE,
-							 __ATOMIC_RELAXED))
-				return; /* pushed over: its predecessor is new */
-			evmap__free(h);
+			if (__atomic_compare_exchange_n(link, &expected, next,
+							false, __ATOMIC_ACQUIRE,
+							__ATOMIC_RELAXED))
+				evmap__free(h);
+			else /* pushed over: keep it, sweep below it */
+				link = &h->next;
 		}
 		h = next;
 	}
 }
 
-/* Judge every handle not yet clear for @gen; count those left. */
-static void judge_all(struct evmap__shared *s, uint64_t gen,
+/* Judge every handle from @first on not yet clear for @gen; count those
+ * left. */
+static void judge_all(evmap_reader *first, uint64_t gen,
 		      struct evmap__wait_stats *st, size_t *inside,
 		      size_t *outside)
 {
 	*inside = *outside = 0;
-	for (evmap_reader *h = __atomic_load_n(&s->handles, __ATOMIC_ACQUIRE);
-	     h; h = h->next) {
+	for (evmap_reader *h = first; h; h = h->next) {
 		if (h->clear_gen == gen)
 			continue;
 		switch (judge(h, gen)) {
@@ -315,12 +323,12 @@ static void judge_all(struct evmap__shared *s, uint64_t gen,
 /* Rules B and C for every handle outside with an older generation: park
  * them, one barrier, then whoever is still outside is clear. false if the
  * barrier could not be issued. */
-static bool park_and_prove(struct evmap__shared *s, uint64_t gen,
+static bool park_and_prove(evmap_reader *first, uint64_t gen,
 			   struct evmap__wait_stats *st)
 {
 	evmap_reader *h;
 
-	for (h = __atomic_load_n(&s->handles, __ATOMIC_ACQUIRE); h; h = h->next)
+	for (h = first; h; h = h->next)
 		if (h->clear_gen != gen && judge(h, gen) == OUTSIDE_OLD) {
 			/* verified again only once the barrier succeeded
 			 * (tests/model: BARRIER_MAY_FAIL) */
@@ -330,7 +338,7 @@ static bool park_and_prove(struct evmap__shared *s, uint64_t gen,
 	stat_inc(&st->barriers);
 	if (!evmap__rcu_barrier())
 		return false;
-	for (h = __atomic_load_n(&s->handles, __ATOMIC_ACQUIRE); h; h = h->next) {
+	for (h = first; h; h = h->next) {
 		uint64_t word;
 
 		if (h->clear_gen == gen)
@@ -373,13 +381,19 @@ int evmap__registry_wait(struct evmap__shared *s, uint64_t gen,
 	unsigned int polls = 0;
 	bool proved = false, waited = false;
 	size_t inside, outside;
+	evmap_reader *first;
 
 	stat_inc(&st->waits);
 	/* The publication of @gen before any word is read (see above). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	reclaim(s);
+	/* The handles to wait for: the list as it is now. One pushed later
+	 * cannot be inside the old copy ("The list", above), and walking it
+	 * would let threads that create handles without pause keep the wait
+	 * from ever finding every handle clear at once. */
+	first = __atomic_load_n(&s->handles, __ATOMIC_ACQUIRE);
 	for (;;) {
-		judge_all(s, gen, st, &inside, &outside);
+		judge_all(first, gen, st, &inside, &outside);
 		if (!inside && !outside)
 			return 0;
 		/* A busy reader seen between two sections announces @gen at
@@ -387,7 +401,7 @@ int evmap__registry_wait(struct evmap__shared *s, uint64_t gen,
 		 * try_refresh does not wait, and pays at most one. */
 		if (outside && (may_wait ? polls >= PARK_AFTER_POLLS : !proved)) {
 			proved = true;
-			if (park_and_prove(s, gen, st))
+			if (park_and_prove(first, gen, st))
 				continue;
 			if (!may_wait)
 				return -EAGAIN;
