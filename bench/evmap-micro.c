@@ -76,6 +76,7 @@ enum row {
 	ROW_INSERT,
 	ROW_INSERT_PUBLISHED,
 	ROW_INSERT_REFRESH,
+	ROW_INSERT_DUPLICATE,
 	ROW_REFRESH_MEAN,
 	ROW_REFRESH_P99,
 	ROW_REFRESH_IDLE_BARRIERS,
@@ -98,6 +99,7 @@ static const char *const row_labels[ROW_COUNT] = {
     [ROW_INSERT] = "insert new key, no refresh            ns",
     [ROW_INSERT_PUBLISHED] = "insert + its share of 2 refreshes     ns",
     [ROW_INSERT_REFRESH] = "insert + refresh, each                ns",
+    [ROW_INSERT_DUPLICATE] = "insert equal value, bag of keys/10    ns",
     [ROW_REFRESH_MEAN] = "refresh, 1 idle reader, mean          us",
     [ROW_REFRESH_P99] = "refresh, 1 idle reader, p99           us",
     [ROW_REFRESH_IDLE_BARRIERS] = "barriers per refresh, 1 idle reader     ",
@@ -406,6 +408,35 @@ static void time_refreshes(evmap_writer *w, size_t n, size_t count,
 	free(samples);
 }
 
+/* Insert @count equal values under one key of a new map, refreshing every
+ * 1000 inserts (the index of a large bag: bag.c), and remove them again:
+ * ns per insert, its share of the refreshes included. */
+static double ns_per_duplicate_insert(size_t count)
+{
+	evmap_writer *w;
+	evmap_reader *r;
+	uint64_t start, elapsed;
+	int err = evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w, &r);
+
+	if (err)
+		die("evmap_new", err);
+	start = bench_now_ns();
+	for (size_t i = 0; i < count; i++) {
+		err = evmap_insert(w, U64(1), U64(7));
+		if (err)
+			die("evmap_insert", err);
+		if (i % 1000 == 999)
+			refresh_or_die(w);
+	}
+	refresh_or_die(w);
+	elapsed = bench_now_ns() - start;
+	if (evmap_len(r) != 1)
+		die("evmap_len", -EINVAL);
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+	return (double)elapsed / (double)count;
+}
+
 /* ---- one column of the table ---- */
 
 static void measure(size_t n, const struct params *p, double *col)
@@ -470,6 +501,7 @@ static void measure(size_t n, const struct params *p, double *col)
 	}
 	col[ROW_INSERT_REFRESH] =
 	    (double)(bench_now_ns() - start) / (double)p->refresh_each_ops;
+	col[ROW_INSERT_DUPLICATE] = ns_per_duplicate_insert(n / 10);
 
 	/* Refresh latency with one registered, idle reader elsewhere. */
 	idle_reader_start(&ir, r);

@@ -5,8 +5,9 @@
  * Forms: inline (0 or 1 value in the slot itself, no allocation), array
  * (a heap array, order unspecified, removal moves the last value into the
  * hole), and indexed array: beyond INDEX_THRESHOLD values of a hashable
- * type an open-addressing index of positions makes contains/remove_value
- * O(1) (evmap's switch from a small vector to a hash bag).
+ * type a hash index (one entry per distinct hash, chaining the positions
+ * that share it) makes push, contains and remove_value O(1), duplicates
+ * included (evmap's switch from a small vector to a hash bag).
  *
  * The index is only an accelerator: the array is the truth. Failing to
  * allocate an index is not an error, and replaying an operation by
@@ -38,27 +39,45 @@ static void set_len(evmap__bag *s, uint32_t len)
 static void index_free(struct evmap__bag_array *a)
 {
 	evmap__free(a->index);
-	evmap__free(a->hashes);
+	evmap__free(a->links);
 	a->index = NULL;
-	a->hashes = NULL;
+	a->links = NULL;
 	a->index_mask = 0;
 }
 
-static void index_put(struct evmap__bag_array *a, uint32_t pos)
-{
-	uint32_t i = a->hashes[pos] & a->index_mask;
-	while (a->index[i])
-		i = (i + 1) & a->index_mask;
-	a->index[i] = pos + 1;
-}
+/*
+ * The index holds one entry per distinct hash: the head of the chain of
+ * positions whose values have that hash. Equal values have equal hashes,
+ * so duplicates share one chain, and the probe sequence runs over
+ * distinct hashes only: a bag of many equal values costs O(1) per push,
+ * lookup and removal, where one entry per position made every push probe
+ * past all the duplicates before it (quadratic in their number). Removal
+ * unlinks in O(1) thanks to the back links.
+ */
 
-/* The index entry that holds @pos. */
-static uint32_t index_slot_of(const struct evmap__bag_array *a, uint32_t pos)
+/* The index entry of the chain for @hash, or the free entry that ends its
+ * probe sequence. */
+static uint32_t index_entry_for(const struct evmap__bag_array *a,
+				uint32_t hash)
 {
-	uint32_t i = a->hashes[pos] & a->index_mask;
-	while (a->index[i] != pos + 1)
+	uint32_t i = hash & a->index_mask;
+
+	while (a->index[i] && a->links[a->index[i] - 1].hash != hash)
 		i = (i + 1) & a->index_mask;
 	return i;
+}
+
+/* Link position @pos, whose links[pos].hash is set, into its chain. */
+static void index_put(struct evmap__bag_array *a, uint32_t pos)
+{
+	struct evmap__bag_link *l = &a->links[pos];
+	uint32_t i = index_entry_for(a, l->hash);
+
+	l->prev = 0;
+	l->next = a->index[i];
+	if (l->next)
+		a->links[l->next - 1].prev = pos + 1;
+	a->index[i] = pos + 1;
 }
 
 /* Backward-shift deletion of index entry @hole (as in table.c). */
@@ -70,13 +89,47 @@ static void index_delete(struct evmap__bag_array *a, uint32_t hole)
 		i = (i + 1) & a->index_mask;
 		if (!a->index[i])
 			break;
-		home = a->hashes[a->index[i] - 1] & a->index_mask;
+		home = a->links[a->index[i] - 1].hash & a->index_mask;
 		if (((i - home) & a->index_mask) >= ((i - hole) & a->index_mask)) {
 			a->index[hole] = a->index[i];
 			hole = i;
 		}
 	}
 	a->index[hole] = 0;
+}
+
+/* Unlink position @pos from its chain (dropping the chain's entry when it
+ * empties). */
+static void index_unlink(struct evmap__bag_array *a, uint32_t pos)
+{
+	const struct evmap__bag_link *l = &a->links[pos];
+
+	if (l->prev) {
+		a->links[l->prev - 1].next = l->next;
+	} else {
+		uint32_t i = index_entry_for(a, l->hash);
+
+		if (l->next)
+			a->index[i] = l->next;
+		else
+			index_delete(a, i);
+	}
+	if (l->next)
+		a->links[l->next - 1].prev = l->prev;
+}
+
+/* Position @from, still linked, becomes position @to (a free one). */
+static void index_move(struct evmap__bag_array *a, uint32_t from, uint32_t to)
+{
+	struct evmap__bag_link *l = &a->links[to];
+
+	*l = a->links[from];
+	if (l->prev)
+		a->links[l->prev - 1].next = to + 1;
+	else
+		a->index[index_entry_for(a, l->hash)] = to + 1;
+	if (l->next)
+		a->links[l->next - 1].prev = to + 1;
 }
 
 /* (Re)build the index for @len values; on allocation failure the bag is
@@ -86,7 +139,8 @@ static void index_build(evmap__bag *s, struct evmap__bag_array *a,
 {
 	const struct evmap__item_type *vt = &s->types->value;
 	uint32_t size = 1;
-	uint32_t *index, *hashes;
+	uint32_t *index;
+	struct evmap__bag_link *links;
 
 	index_free(a);
 	/* beyond 2^30 values the bag stays a plain array (no index) */
@@ -96,17 +150,17 @@ static void index_build(evmap__bag *s, struct evmap__bag_array *a,
 	while (size < a->cap * 2u)
 		size <<= 1;
 	index = evmap__calloc(size, sizeof(*index));
-	hashes = evmap__malloc((size_t)a->cap * sizeof(*hashes));
-	if (!index || !hashes) {
+	links = evmap__malloc((size_t)a->cap * sizeof(*links));
+	if (!index || !links) {
 		evmap__free(index);
-		evmap__free(hashes);
+		evmap__free(links);
 		return;
 	}
 	a->index = index;
-	a->hashes = hashes;
+	a->links = links;
 	a->index_mask = size - 1;
 	for (uint32_t p = 0; p < len; p++) {
-		hashes[p] = evmap__item_hash(vt, a->values[p]);
+		links[p].hash = evmap__item_hash(vt, a->values[p]);
 		index_put(a, p);
 	}
 }
@@ -144,7 +198,7 @@ static int ensure_array(evmap__bag *s, size_t cap)
 	grown->cap = (uint32_t)cap;
 	grown->index_mask = 0;
 	grown->index = NULL;
-	grown->hashes = NULL;
+	grown->links = NULL;
 	if (len == 1)
 		grown->values[0] = s->u.one;
 	s->u.array = grown;
@@ -179,7 +233,7 @@ int evmap__bag_push(evmap__bag *s, const void *value)
 	a->values[len] = value;
 	set_len(s, len + 1);
 	if (a->index) {
-		a->hashes[len] = evmap__item_hash(&s->types->value, value);
+		a->links[len].hash = evmap__item_hash(&s->types->value, value);
 		index_put(a, len);
 	} else if (len + 1 == INDEX_THRESHOLD + 1) {
 		index_build(s, a, len + 1);
@@ -196,13 +250,11 @@ long evmap__bag_find(const evmap__bag *s, const void *value)
 
 	if (a && a->index) {
 		uint32_t h = evmap__item_hash(vt, value);
-		for (uint32_t i = h & a->index_mask; a->index[i];
-		     i = (i + 1) & a->index_mask) {
-			uint32_t pos = a->index[i] - 1;
-			if (a->hashes[pos] == h &&
-			    evmap__item_equal(vt, values[pos], value))
-				return pos;
-		}
+		uint32_t next = a->index[index_entry_for(a, h)];
+
+		for (; next; next = a->links[next - 1].next)
+			if (evmap__item_equal(vt, values[next - 1], value))
+				return next - 1;
 		return -1;
 	}
 	for (uint32_t pos = 0; pos < len; pos++)
@@ -232,11 +284,9 @@ void evmap__bag_remove_at(evmap__bag *s, size_t pos)
 		return;
 	}
 	if (a->index) {
-		index_delete(a, index_slot_of(a, (uint32_t)pos));
-		if (pos != last) {
-			a->index[index_slot_of(a, last)] = (uint32_t)pos + 1;
-			a->hashes[pos] = a->hashes[last];
-		}
+		index_unlink(a, (uint32_t)pos);
+		if (pos != last)
+			index_move(a, last, (uint32_t)pos);
 	}
 	a->values[pos] = a->values[last];
 	set_len(s, last);

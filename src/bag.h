@@ -25,13 +25,24 @@
 /* Largest bag: the length must fit beside the flag, minus the sentinel. */
 #define EVMAP__BAG_MAX_LEN (EVMAP__BAG_LEN_MASK - 1)
 
-/* Heap storage of a bag with an array. The hash index (open addressing
- * over value positions) exists only for large bags of hashable values. */
+/* One position of an indexed bag: its value's folded hash and its
+ * neighbours in the chain of positions whose values share that hash
+ * (position + 1, 0 = none). */
+struct evmap__bag_link {
+	uint32_t hash;
+	uint32_t next;
+	uint32_t prev;
+};
+
+/* Heap storage of a bag with an array. The hash index exists only for
+ * large bags of hashable values: open addressing with one entry per
+ * distinct hash, each the head of a doubly linked chain of the positions
+ * with that hash (bag.c). */
 struct evmap__bag_array {
 	uint32_t cap;
 	uint32_t index_mask;   /* index size - 1, or 0 when not indexed */
-	uint32_t *index;       /* position + 1 per entry, 0 = free */
-	uint32_t *hashes;      /* folded value hash per position, if indexed */
+	uint32_t *index;       /* chain head position + 1 per entry, 0 = free */
+	struct evmap__bag_link *links; /* cap entries, if indexed */
 	const void *values[];  /* cap entries */
 };
 

@@ -328,6 +328,140 @@ static void test_bag_reserve_take_release(void **state)
 	evmap__table_destroy(&t);
 }
 
+/*
+ * The indexed bag against a model, with many duplicates and distinct
+ * values sharing a hash: values 0..19 hash to v % 5, so every chain holds
+ * several distinct values and many copies of each. After every step the
+ * index must be whole (assert_index_whole) and find() must agree with
+ * the model for every value.
+ */
+static uint64_t five_hashes(const void *v, void *ctx)
+{
+	(void)ctx;
+	return (uintptr_t)v % 5;
+}
+
+static bool same_number(const void *a, const void *b, void *ctx)
+{
+	(void)ctx;
+	return a == b;
+}
+
+static const evmap_type colliding = { .hash = five_hashes,
+				      .equal = same_number };
+
+/* Every index entry heads a chain of positions with one hash, distinct
+ * from every other entry's and reachable from its home slot; the chains'
+ * links agree both ways, and cover every position exactly once. */
+static void assert_index_whole(const evmap__bag *s)
+{
+	const struct evmap__bag_array *a = s->u.array;
+	uint32_t len = evmap__bag_len(s), covered = 0;
+	static unsigned char seen[1024];
+
+	if (!(s->len & EVMAP__BAG_ARRAY) || !a->index)
+		return;
+	assert_true(len <= sizeof(seen));
+	memset(seen, 0, len);
+	for (uint32_t i = 0; i <= a->index_mask; i++) {
+		uint32_t head, hash;
+
+		if (!a->index[i])
+			continue;
+		head = a->index[i] - 1;
+		assert_true(head < len);
+		hash = a->links[head].hash;
+		assert_int_equal(a->links[head].prev, 0);
+		for (uint32_t j = hash & a->index_mask; j != i;
+		     j = (j + 1) & a->index_mask) {
+			assert_int_not_equal(a->index[j], 0);
+			assert_int_not_equal(a->links[a->index[j] - 1].hash, hash);
+		}
+		for (uint32_t p = head;;) {
+			const struct evmap__bag_link *l = &a->links[p];
+
+			assert_true(p < len);
+			assert_int_equal(seen[p], 0);
+			seen[p] = 1;
+			covered++;
+			assert_int_equal(l->hash, evmap__item_hash(&u64_types.value,
+								    a->values[p]));
+			if (!l->next)
+				break;
+			assert_int_equal(a->links[l->next - 1].prev, p + 1);
+			p = l->next - 1;
+		}
+	}
+	assert_int_equal(covered, len);
+}
+
+static void test_bag_index_duplicates_and_collisions(void **state)
+{
+	struct evmap__table t;
+	evmap__bag *s;
+	uint32_t count[20] = { 0 };
+	uint64_t rng = 12345;
+	uint32_t len = 0, target = 200, indexed = 0;
+
+	(void)state;
+	init_types(&evmap_type_u64, &colliding);
+	s = bag_slot(&t);
+	for (int step = 0; step < 20000; step++) {
+		uint64_t r = evmap__splitmix64(&rng);
+		uint64_t v = (r >> 8) % 20;
+		long pos;
+
+		if (step % 2500 == 0) /* grow past the threshold, then drain */
+			target = target ? 0 : 300;
+		switch (r % 8) {
+		case 0: case 1: case 2:
+			if (len < target || r % 3 == 0) {
+				assert_int_equal(evmap__bag_push(s, EVT_U64(v)), 0);
+				count[v]++;
+				len++;
+			}
+			break;
+		case 3: case 4: /* remove one equal value */
+			pos = evmap__bag_find(s, EVT_U64(v));
+			assert_int_equal(pos >= 0, count[v] > 0);
+			if (pos < 0)
+				break;
+			assert_ptr_equal(evmap__bag_values(s)[pos], EVT_U64(v));
+			evmap__bag_remove_at(s, (size_t)pos);
+			count[v]--;
+			len--;
+			break;
+		case 5: /* remove at any position */
+			if (!len)
+				break;
+			pos = (long)((r >> 16) % len);
+			count[(uintptr_t)evmap__bag_values(s)[pos]]--;
+			evmap__bag_remove_at(s, (size_t)pos);
+			len--;
+			break;
+		case 6:
+			if (r % 16 == 0)
+				evmap__bag_fit(s);
+			break;
+		default:
+			if (r % 16 == 0)
+				assert_int_equal(evmap__bag_reserve(s, (r >> 24) % 64),
+						 0);
+			break;
+		}
+		assert_int_equal(evmap__bag_len(s), len);
+		assert_index_whole(s);
+		if ((s->len & EVMAP__BAG_ARRAY) && s->u.array->index)
+			indexed++;
+		for (uint64_t w = 0; w < 20; w++)
+			assert_int_equal(evmap__bag_find(s, EVT_U64(w)) >= 0,
+					 count[w] > 0);
+	}
+	/* both forms ran */
+	assert_true(indexed > 1000 && indexed < 19000);
+	evmap__table_destroy(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_bag_forms_indexed),
 		cmocka_unit_test(test_bag_forms_unhashed_stay_linear),
 		cmocka_unit_test(test_bag_reserve_take_release),
+		cmocka_unit_test(test_bag_index_duplicates_and_collisions),
 	};
 	return cmocka_run_group_tests_name("internal_table", tests, NULL, NULL);
 }
