@@ -77,6 +77,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 struct item {
 	uint64_t magic;
 	uint64_t id;
+	/* Chaos mode's comparison of the two copies (check_copies_agree):
+	 * the comparison that last saw this item in the first copy and in
+	 * the second, and the key it was under in the first. */
+	uint64_t seen_first, seen_second;
+	uintptr_t first_key;
 };
 
 struct meta {
@@ -197,6 +202,9 @@ static void *item_clone(const void *p, void *ctx)
 		return NULL;
 	it->magic = ITEM_MAGIC;
 	it->id = item_id(p);
+	it->seen_first = 0;
+	it->seen_second = 0;
+	it->first_key = 0;
 	items_live++;
 	return it;
 }
@@ -484,7 +492,7 @@ CHECKER static void bag_counts(const evmap_values *vs, uint32_t count[NVALUES])
 		CHECK(v < NVALUES && count[v] > 0, "values_first not in bag");
 	}
 	for (uint64_t v = 0; v < NVALUES; v++) {
-		struct item probe = { ITEM_MAGIC, v };
+		struct item probe = { .magic = ITEM_MAGIC, .id = v };
 
 		CHECK(evmap_values_contains(vs, &probe) == (count[v] > 0),
 		      "values_contains disagrees with values_at");
@@ -560,46 +568,66 @@ CHECKER static void get_fn(const evmap_values *vs, void *meta, void *ctx)
 	g->called = true;
 }
 
-/* Chaos mode: the published copy as sorted (key, value) item pointers
- * (a key's own entry has value NULL), every item checked alive. */
+/*
+ * Chaos mode: the published copy as its (key, value) item pointers and its
+ * keys, every item checked alive. The two copies are compared in linear
+ * time (a sort of every pair was 6% of the fuzzer's cycles): the first
+ * copy's pass stamps each value item with the comparison's number and its
+ * key, the second's checks the stamp. Each insert clones its value, so a
+ * value pointer lies in one bag of a copy, once: seeing it twice in one
+ * copy is a failure too. The keys, a handful, are sorted and compared.
+ * The buffers live as long as the process: no allocation per check.
+ */
 struct snapshot {
 	uintptr_t (*pair)[2];
 	size_t len, cap;
+	uintptr_t *key;
+	size_t keys, key_cap;
 };
+
+static uint64_t comparisons; /* the number of the current comparison */
+
+static void grow(void *array_ptr, size_t *cap, size_t elem)
+{
+	void **array = array_ptr;
+
+	*cap = *cap ? *cap * 2 : 64;
+	*array = realloc(*array, *cap * elem);
+	if (!*array)
+		abort();
+}
 
 static void snap_add(struct snapshot *sn, const void *key, const void *value)
 {
-	if (sn->len == sn->cap) {
-		sn->cap = sn->cap ? sn->cap * 2 : 64;
-		sn->pair = realloc(sn->pair, sn->cap * sizeof(*sn->pair));
-		if (!sn->pair)
-			abort();
+	if (!value) {
+		if (sn->keys == sn->key_cap)
+			grow(&sn->key, &sn->key_cap, sizeof(*sn->key));
+		sn->key[sn->keys++] = (uintptr_t)key;
+		return;
 	}
+	if (sn->len == sn->cap)
+		grow(&sn->pair, &sn->cap, sizeof(*sn->pair));
 	sn->pair[sn->len][0] = (uintptr_t)key;
 	sn->pair[sn->len][1] = (uintptr_t)value;
 	sn->len++;
 }
 
-static int pair_cmp(const void *a, const void *b)
+static int key_cmp(const void *a, const void *b)
 {
-	const uintptr_t *x = a, *y = b;
+	uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
 
-	if (x[0] != y[0])
-		return x[0] < y[0] ? -1 : 1;
-	if (x[1] != y[1])
-		return x[1] < y[1] ? -1 : 1;
-	return 0;
+	return x < y ? -1 : x > y;
 }
 
-static void snapshot_take(struct run *rn, struct snapshot *sn)
+CHECKER static void snapshot_take(struct run *rn, struct snapshot *sn)
 {
 	const evmap_view *v = evmap_enter(rn->r);
 	evmap_iter it;
 	const void *key;
 	const evmap_values *vs;
-	size_t keys = 0;
 
 	sn->len = 0;
+	sn->keys = 0;
 	CHECK(v != NULL);
 	CHECK(evmap_view_generation(v) == rn->generation);
 	evmap_view_iter(v, &it);
@@ -614,19 +642,19 @@ static void snapshot_take(struct run *rn, struct snapshot *sn)
 			CHECK(item_id(val) < NVALUES);
 			snap_add(sn, key, val);
 		}
-		keys++;
 	}
-	CHECK(evmap_view_len(v) == keys);
+	CHECK(evmap_view_len(v) == sn->keys);
 	evmap_leave(rn->r);
-	if (sn->len)
-		qsort(sn->pair, sn->len, sizeof(*sn->pair), pair_cmp);
+	if (sn->keys > 1)
+		qsort(sn->key, sn->keys, sizeof(*sn->key), key_cmp);
 }
 
 /* Chaos mode, after a refresh: publish the other copy at once; both must
  * hold exactly the same items. */
 static void check_copies_agree(struct run *rn)
 {
-	struct snapshot a = { 0 }, b = { 0 };
+	static struct snapshot a, b;
+	uint64_t n = ++comparisons;
 	int armed = fail_countdown;
 
 	snapshot_take(rn, &a);
@@ -635,11 +663,28 @@ static void check_copies_agree(struct run *rn)
 	fail_countdown = armed;
 	rn->generation++;
 	snapshot_take(rn, &b);
-	CHECK(a.len == b.len, "copies hold %zu and %zu items", a.len, b.len);
-	CHECK(!a.len || !memcmp(a.pair, b.pair, a.len * sizeof(*a.pair)),
-	      "the two copies hold different items");
-	free(a.pair);
-	free(b.pair);
+	CHECK(a.keys == b.keys, "copies hold %zu and %zu keys", a.keys, b.keys);
+	CHECK(!a.keys || !memcmp(a.key, b.key, a.keys * sizeof(*a.key)),
+	      "the two copies hold different keys");
+	CHECK(a.len == b.len, "copies hold %zu and %zu values", a.len, b.len);
+	for (size_t i = 0; i < a.len; i++) {
+		struct item *it = (struct item *)a.pair[i][1];
+
+		CHECK(it->seen_first != n, "value %p twice in a copy", (void *)it);
+		it->seen_first = n;
+		it->first_key = a.pair[i][0];
+	}
+	/* Equal counts, and each value of the second copy matched to its own
+	 * value of the first under the same key: the same multiset. */
+	for (size_t i = 0; i < b.len; i++) {
+		struct item *it = (struct item *)b.pair[i][1];
+
+		CHECK(it->seen_second != n, "value %p twice in a copy",
+		      (void *)it);
+		it->seen_second = n;
+		CHECK(it->seen_first == n && it->first_key == b.pair[i][0],
+		      "the two copies hold different values");
+	}
 }
 
 /* The reader sees rn->published; the writer's counters agree. */
@@ -679,7 +724,8 @@ CHECKER static void check_published(struct run *rn)
 	for (int k = 0; k < NKEYS; k++) {
 		const struct model_key *mk = &m->key[k];
 		struct get_ctx g = { mk, m->meta, false };
-		struct item probe = { ITEM_MAGIC, (uint64_t)(k * 3 % NVALUES) };
+		struct item probe = { .magic = ITEM_MAGIC,
+				      .id = (uint64_t)(k * 3 % NVALUES) };
 
 		CHECK(evmap_contains_key(rn->r, key_arg(rn, k)) == mk->present,
 		      "contains_key %d", k);

@@ -27,8 +27,13 @@ mkdir -p "$work/corpus" "$work/findings"
 cp "$root"/tests/fuzz/corpus/* "$work/corpus/"
 log=$work/fuzz.log
 
+# malloc_context_size=0: no stack is unwound and stored at each malloc and
+# free. That was a tenth of the run time (replaying a grown corpus, CPU
+# time, medians of 9: 2.09 s against 2.33 s), and a report still names
+# the bad access's own stack. For the allocation and free stacks, replay
+# the finding with the default options: build-fuzz/fuzz_ops FILE.
 set +e
-ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:malloc_context_size=0} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 "$bin" -max_total_time="$seconds" -max_len=512 -timeout=20 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$work/findings/" \
@@ -42,6 +47,7 @@ findings=$(find "$work/findings" -type f | wc -l)
 if [ "$rc" -ne 0 ] || [ "$findings" -ne 0 ]; then
     echo "run-fuzzer: FAILED (exit $rc, $findings finding(s) in $work/findings)"
     grep -E 'ERROR|check failed|runtime error|SUMMARY' "$log" | head -n 20
+    echo "run-fuzzer: allocation and free stacks: ASAN_OPTIONS=detect_leaks=1 $bin FILE"
     exit 1
 fi
 echo "run-fuzzer: $seconds s, no findings; corpus grew to $(ls "$work/corpus" | wc -l) inputs"
