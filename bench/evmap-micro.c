@@ -77,6 +77,7 @@ enum row {
 	ROW_INSERT_PUBLISHED,
 	ROW_INSERT_REFRESH,
 	ROW_INSERT_DUPLICATE,
+	ROW_REMOVE_FROM_BAG,
 	ROW_REFRESH_MEAN,
 	ROW_REFRESH_P99,
 	ROW_REFRESH_IDLE_BARRIERS,
@@ -100,6 +101,7 @@ static const char *const row_labels[ROW_COUNT] = {
     [ROW_INSERT_PUBLISHED] = "insert + its share of 2 refreshes     ns",
     [ROW_INSERT_REFRESH] = "insert + refresh, each                ns",
     [ROW_INSERT_DUPLICATE] = "insert equal value, bag of keys/10    ns",
+    [ROW_REMOVE_FROM_BAG] = "remove_value, bag of keys/10 values   ns",
     [ROW_REFRESH_MEAN] = "refresh, 1 idle reader, mean          us",
     [ROW_REFRESH_P99] = "refresh, 1 idle reader, p99           us",
     [ROW_REFRESH_IDLE_BARRIERS] = "barriers per refresh, 1 idle reader     ",
@@ -437,6 +439,62 @@ static double ns_per_duplicate_insert(size_t count)
 	return (double)elapsed / (double)count;
 }
 
+/* Fill one key of a new map with @count distinct values, then remove them
+ * in a random order, refreshing every 1000 removals: ns per removal, its
+ * share of the refreshes (where the other copy replays it) included. */
+static double ns_per_bag_remove(size_t count)
+{
+	uint64_t *order = malloc((count ? count : 1) * sizeof(*order));
+	uint64_t seed = count;
+	evmap_writer *w;
+	evmap_reader *r;
+	uint64_t start, elapsed;
+	int err = evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w, &r);
+
+	if (err)
+		die("evmap_new", err);
+	if (!order)
+		die("order", -ENOMEM);
+	for (size_t i = 0; i < count; i++) /* a random permutation */
+		order[i] = i;
+	for (size_t i = count; i > 1; i--) {
+		size_t j = (size_t)bench_rand_below(&seed, i);
+		uint64_t t = order[i - 1];
+
+		order[i - 1] = order[j];
+		order[j] = t;
+	}
+	for (size_t i = 0; i < count; i++) {
+		err = evmap_insert(w, U64(1), U64(i));
+		if (err)
+			die("evmap_insert", err);
+	}
+	refresh_or_die(w);
+	refresh_or_die(w);
+	start = bench_now_ns();
+	for (size_t i = 0; i < count; i++) {
+		err = evmap_remove_value(w, U64(1), U64(order[i]));
+		if (err)
+			die("evmap_remove_value", err);
+		if (i % 1000 == 999)
+			refresh_or_die(w);
+	}
+	refresh_or_die(w);
+	elapsed = bench_now_ns() - start;
+	{
+		const evmap_view *v = evmap_enter(r);
+		size_t left = v ? evmap_values_len(evmap_view_get(v, U64(1))) : 1;
+
+		evmap_leave(r);
+		if (left != 0)
+			die("evmap_remove_value left values", -EINVAL);
+	}
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+	free(order);
+	return (double)elapsed / (double)count;
+}
+
 /* ---- one column of the table ---- */
 
 static void measure(size_t n, const struct params *p, double *col)
@@ -502,6 +560,7 @@ static void measure(size_t n, const struct params *p, double *col)
 	col[ROW_INSERT_REFRESH] =
 	    (double)(bench_now_ns() - start) / (double)p->refresh_each_ops;
 	col[ROW_INSERT_DUPLICATE] = ns_per_duplicate_insert(n / 10);
+	col[ROW_REMOVE_FROM_BAG] = ns_per_bag_remove(n / 10);
 
 	/* Refresh latency with one registered, idle reader elsewhere. */
 	idle_reader_start(&ir, r);

@@ -263,11 +263,24 @@ long evmap__bag_find(const evmap__bag *s, const void *value)
 	return -1;
 }
 
+/* The index is tried first: a value's position lies on the chain of its
+ * hash whenever the hash is the one it had when pushed. A type whose hash
+ * answers differently now falls through to the scan, so the answer never
+ * depends on the user's hash (the replay's guarantee, oplog.c). */
 long evmap__bag_find_identity(const evmap__bag *s, const void *value)
 {
+	const struct evmap__bag_array *a = array_of(s);
 	const void *const *values = evmap__bag_values(s);
 	uint32_t len = evmap__bag_len(s);
 
+	if (a && a->index) {
+		uint32_t h = evmap__item_hash(&s->types->value, value);
+		uint32_t next = a->index[index_entry_for(a, h)];
+
+		for (; next; next = a->links[next - 1].next)
+			if (values[next - 1] == value)
+				return next - 1;
+	}
 	for (uint32_t pos = len; pos-- > 0;)
 		if (values[pos] == value)
 			return pos;

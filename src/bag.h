@@ -76,7 +76,8 @@ int evmap__bag_push(evmap__bag *s, const void *value);
 int evmap__bag_reserve(evmap__bag *s, size_t additional);
 /* Position of a value equal to @value, or -1. */
 long evmap__bag_find(const evmap__bag *s, const void *value);
-/* Position of exactly the pointer @value, or -1. */
+/* Position of exactly the pointer @value, or -1. Through the index when
+ * the value's hash finds it there, else by a scan. */
 long evmap__bag_find_identity(const evmap__bag *s, const void *value);
 /* Remove the value at @pos (the last value moves into its place). */
 void evmap__bag_remove_at(evmap__bag *s, size_t pos);

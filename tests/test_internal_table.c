@@ -440,8 +440,15 @@ static void test_bag_index_duplicates_and_collisions(void **state)
 			len--;
 			break;
 		case 6:
-			if (r % 16 == 0)
+			if (r % 16 == 0) {
 				evmap__bag_fit(s);
+			} else if (len) { /* as replay finds a value */
+				const void *at = evmap__bag_values(s)[(r >> 16) % len];
+
+				pos = evmap__bag_find_identity(s, at);
+				assert_true(pos >= 0);
+				assert_ptr_equal(evmap__bag_values(s)[pos], at);
+			}
 			break;
 		default:
 			if (r % 16 == 0)
@@ -462,6 +469,48 @@ static void test_bag_index_duplicates_and_collisions(void **state)
 	evmap__table_destroy(&t);
 }
 
+/* A hash that answers differently after the push (salted): replay's
+ * identity lookup must still find every value, by the scan when the
+ * index's chain for the new hash does not hold it. */
+static uint64_t hash_salt;
+
+static uint64_t salted_hash(const void *v, void *ctx)
+{
+	(void)ctx;
+	return (uintptr_t)v * UINT64_C(0x9E3779B97F4A7C15) + hash_salt;
+}
+
+static const evmap_type salted = { .hash = salted_hash, .equal = same_number };
+
+static void test_bag_find_identity_when_the_hash_changed(void **state)
+{
+	struct evmap__table t;
+	evmap__bag *s;
+
+	(void)state;
+	init_types(&evmap_type_u64, &salted);
+	hash_salt = 0;
+	s = bag_slot(&t);
+	for (uint64_t v = 1; v <= 100; v++)
+		assert_int_equal(evmap__bag_push(s, EVT_U64(v)), 0);
+	assert_non_null(s->u.array->index);
+	for (uint64_t v = 1; v <= 100; v++)
+		assert_ptr_equal(evmap__bag_values(s)[evmap__bag_find_identity(
+					 s, EVT_U64(v))],
+				 EVT_U64(v));
+	hash_salt = 12345;
+	for (uint64_t v = 100; v >= 1; v--) {
+		long pos = evmap__bag_find_identity(s, EVT_U64(v));
+
+		assert_true(pos >= 0);
+		assert_ptr_equal(evmap__bag_values(s)[pos], EVT_U64(v));
+		evmap__bag_remove_at(s, (size_t)pos);
+	}
+	assert_int_equal(evmap__bag_len(s), 0);
+	hash_salt = 0;
+	evmap__table_destroy(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -475,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_bag_forms_unhashed_stay_linear),
 		cmocka_unit_test(test_bag_reserve_take_release),
 		cmocka_unit_test(test_bag_index_duplicates_and_collisions),
+		cmocka_unit_test(test_bag_find_identity_when_the_hash_changed),
 	};
 	return cmocka_run_group_tests_name("internal_table", tests, NULL, NULL);
 }
