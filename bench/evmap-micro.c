@@ -410,27 +410,42 @@ static void time_refreshes(evmap_writer *w, size_t n, size_t count,
 	free(samples);
 }
 
-/* Insert @count equal values under one key of a new map, refreshing every
- * 1000 inserts (the index of a large bag: bag.c), and remove them again:
- * ns per insert, its share of the refreshes included. */
-static double ns_per_duplicate_insert(size_t count)
+/* A new map of evmap_type_u64 keys and values, or exit. */
+static void new_u64_map(evmap_writer **w, evmap_reader **r)
 {
-	evmap_writer *w;
-	evmap_reader *r;
-	uint64_t start, elapsed;
-	int err = evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w, &r);
+	int err = evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, w, r);
 
 	if (err)
 		die("evmap_new", err);
-	start = bench_now_ns();
+}
+
+/* Insert @count values under key 1, all equal (7) or distinct (0, 1,
+ * ...), refreshing every 1000 inserts and once at the end. */
+static void fill_one_key(evmap_writer *w, size_t count, bool equal)
+{
 	for (size_t i = 0; i < count; i++) {
-		err = evmap_insert(w, U64(1), U64(7));
+		int err = evmap_insert(w, U64(1), U64(equal ? 7 : i));
+
 		if (err)
 			die("evmap_insert", err);
 		if (i % 1000 == 999)
 			refresh_or_die(w);
 	}
 	refresh_or_die(w);
+}
+
+/* Insert @count equal values under one key of a new map (a large bag's
+ * index with duplicates: bag.c): ns per insert, its share of the
+ * refreshes included. */
+static double ns_per_duplicate_insert(size_t count)
+{
+	evmap_writer *w;
+	evmap_reader *r;
+	uint64_t start, elapsed;
+
+	new_u64_map(&w, &r);
+	start = bench_now_ns();
+	fill_one_key(w, count, true);
 	elapsed = bench_now_ns() - start;
 	if (evmap_len(r) != 1)
 		die("evmap_len", -EINVAL);
@@ -449,10 +464,9 @@ static double ns_per_bag_remove(size_t count)
 	evmap_writer *w;
 	evmap_reader *r;
 	uint64_t start, elapsed;
-	int err = evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w, &r);
+	int err;
 
-	if (err)
-		die("evmap_new", err);
+	new_u64_map(&w, &r);
 	if (!order)
 		die("order", -ENOMEM);
 	for (size_t i = 0; i < count; i++) /* a random permutation */
@@ -464,12 +478,7 @@ static double ns_per_bag_remove(size_t count)
 		order[i - 1] = order[j];
 		order[j] = t;
 	}
-	for (size_t i = 0; i < count; i++) {
-		err = evmap_insert(w, U64(1), U64(i));
-		if (err)
-			die("evmap_insert", err);
-	}
-	refresh_or_die(w);
+	fill_one_key(w, count, false);
 	refresh_or_die(w);
 	start = bench_now_ns();
 	for (size_t i = 0; i < count; i++) {
