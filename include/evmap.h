@@ -205,8 +205,9 @@ EVMAP_EXPORT const char *evmap_strerror(int err);
 /**
  * struct evmap_type - how the map handles keys or values (layout frozen)
  * @hash:  hash of an item. Required for keys. For values it is optional:
- *         with it, bags of many values get a hash index (faster contains
- *         and remove_value); without it, bags stay linear arrays.
+ *         with it, bags of many values get a hash index (insert,
+ *         contains and remove_value in constant time, however many equal
+ *         values the bag holds); without it, bags stay linear arrays.
  * @equal: equality; NULL means pointer (item) identity, a == b.
  * @clone: copy an item on insert; NULL stores the caller's pointer as is
  *         (the map then owns it). Return NULL on allocation failure.
