@@ -10,13 +10,14 @@
  * included (evmap's switch from a small vector to a hash bag).
  *
  * The index is only an accelerator: the array is the truth. Failing to
- * allocate an index is not an error, and replaying an operation by
- * identity never needs it, so both copies hold the same values whatever
- * the user's hash returns: the same pointers, the same number of times
- * each. Not always in the same order: with duplicates, replay removes the
- * first position holding the pointer, which may not be the position the
- * first application removed, and the last value moves into a different
- * hole.
+ * allocate an index is not an error (the next growth tries again), and
+ * replaying an operation by identity compares pointers only, through the
+ * index when the value's hash leads there and by a scan otherwise, so
+ * both copies hold the same values whatever the user's hash returns: the
+ * same pointers, the same number of times each. Not always in the same
+ * order: with duplicates, replay may remove another position holding the
+ * pointer than the one the first application removed, and the last value
+ * moves into a different hole.
  */
 #include <errno.h>
 
@@ -188,7 +189,8 @@ static int ensure_array(evmap__bag *s, size_t cap)
 			return -ENOMEM;
 		grown->cap = (uint32_t)cap;
 		s->u.array = grown;
-		if (grown->index)
+		/* also retries an index whose allocation failed before */
+		if (grown->index || len > INDEX_THRESHOLD)
 			index_build(s, grown, len);
 		return 0;
 	}
@@ -264,7 +266,7 @@ long evmap__bag_find(const evmap__bag *s, const void *value)
 }
 
 /* The index is tried first: a value's position lies on the chain of its
- * hash whenever the hash is the one it had when pushed. A type whose hash
+ * hash whenever the hash answers as it did when the position was indexed. A type whose hash
  * answers differently now falls through to the scan, so the answer never
  * depends on the user's hash (the replay's guarantee, oplog.c). */
 long evmap__bag_find_identity(const evmap__bag *s, const void *value)
@@ -327,7 +329,7 @@ void evmap__bag_fit(evmap__bag *s)
 		return;
 	shrunk->cap = len;
 	s->u.array = shrunk;
-	if (shrunk->index)
+	if (shrunk->index || len > INDEX_THRESHOLD)
 		index_build(s, shrunk, len);
 }
 

@@ -13,6 +13,7 @@
 #pragma GCC diagnostic ignored "-Wstringop-overread"
 #endif
 
+#include "src/alloc.h"
 #include "src/table.h"
 #include "src/types.h"
 
@@ -511,6 +512,44 @@ static void test_bag_find_identity_when_the_hash_changed(void **state)
 	evmap__table_destroy(&t);
 }
 
+/* An index whose allocation failed is built at the bag's next growth. */
+static bool fail_every_allocation;
+
+static bool fail_if_told(size_t size, void *ctx)
+{
+	(void)size;
+	(void)ctx;
+	return fail_every_allocation;
+}
+
+static void test_bag_index_retried_after_failure(void **state)
+{
+	struct evmap__table t;
+	evmap__bag *s;
+	uint64_t v;
+
+	(void)state;
+	init_types(&evmap_type_u64, &evmap_type_u64);
+	s = bag_slot(&t);
+	assert_int_equal(evmap__bag_reserve(s, 40), 0);
+	for (v = 0; v < 32; v++)
+		assert_int_equal(evmap__bag_push(s, EVT_U64(v)), 0);
+	evmap__alloc_set_failure_hook(fail_if_told, NULL);
+	fail_every_allocation = true;
+	assert_int_equal(evmap__bag_push(s, EVT_U64(v++)), 0); /* room */
+	fail_every_allocation = false;
+	assert_null(s->u.array->index); /* left unindexed, still correct */
+	assert_bag_holds(s, 0, v);
+	while (s->u.array->cap >= evmap__bag_len(s) + 1 && v < 1000)
+		assert_int_equal(evmap__bag_push(s, EVT_U64(v++)), 0);
+	assert_int_equal(evmap__bag_push(s, EVT_U64(v++)), 0); /* grows */
+	evmap__alloc_set_failure_hook(NULL, NULL);
+	assert_non_null(s->u.array->index);
+	assert_index_whole(s);
+	assert_bag_holds(s, 0, v);
+	evmap__table_destroy(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -525,6 +564,7 @@ int main(void)
 		cmocka_unit_test(test_bag_reserve_take_release),
 		cmocka_unit_test(test_bag_index_duplicates_and_collisions),
 		cmocka_unit_test(test_bag_find_identity_when_the_hash_changed),
+		cmocka_unit_test(test_bag_index_retried_after_failure),
 	};
 	return cmocka_run_group_tests_name("internal_table", tests, NULL, NULL);
 }
