@@ -68,6 +68,15 @@ static uint32_t index_entry_for(const struct evmap__bag_array *a,
 	return i;
 }
 
+/* The first position + 1 of the chain @value's hash leads to, or 0. */
+static uint32_t chain_of(const evmap__bag *s,
+			 const struct evmap__bag_array *a, const void *value)
+{
+	uint32_t h = evmap__item_hash(&s->types->value, value);
+
+	return a->index[index_entry_for(a, h)];
+}
+
 /* Link position @pos, whose links[pos].hash is set, into its chain. */
 static void index_put(struct evmap__bag_array *a, uint32_t pos)
 {
@@ -189,9 +198,9 @@ static int ensure_array(evmap__bag *s, size_t cap)
 			return -ENOMEM;
 		grown->cap = (uint32_t)cap;
 		s->u.array = grown;
-		/* also retries an index whose allocation failed before */
-		if (grown->index || len > INDEX_THRESHOLD)
-			index_build(s, grown, len);
+		/* the index must cover cap; it is also retried if its
+		 * allocation failed before (index_build decides) */
+		index_build(s, grown, len);
 		return 0;
 	}
 	grown = evmap__malloc(bytes);
@@ -251,10 +260,8 @@ long evmap__bag_find(const evmap__bag *s, const void *value)
 	uint32_t len = evmap__bag_len(s);
 
 	if (a && a->index) {
-		uint32_t h = evmap__item_hash(vt, value);
-		uint32_t next = a->index[index_entry_for(a, h)];
-
-		for (; next; next = a->links[next - 1].next)
+		for (uint32_t next = chain_of(s, a, value); next;
+		     next = a->links[next - 1].next)
 			if (evmap__item_equal(vt, values[next - 1], value))
 				return next - 1;
 		return -1;
@@ -266,9 +273,10 @@ long evmap__bag_find(const evmap__bag *s, const void *value)
 }
 
 /* The index is tried first: a value's position lies on the chain of its
- * hash whenever the hash answers as it did when the position was indexed. A type whose hash
- * answers differently now falls through to the scan, so the answer never
- * depends on the user's hash (the replay's guarantee, oplog.c). */
+ * hash whenever the hash answers as it did when the position was
+ * indexed. A type whose hash answers differently now falls through to the
+ * scan, so the answer never depends on the user's hash (the replay's
+ * guarantee, oplog.c). */
 long evmap__bag_find_identity(const evmap__bag *s, const void *value)
 {
 	const struct evmap__bag_array *a = array_of(s);
@@ -276,10 +284,8 @@ long evmap__bag_find_identity(const evmap__bag *s, const void *value)
 	uint32_t len = evmap__bag_len(s);
 
 	if (a && a->index) {
-		uint32_t h = evmap__item_hash(&s->types->value, value);
-		uint32_t next = a->index[index_entry_for(a, h)];
-
-		for (; next; next = a->links[next - 1].next)
+		for (uint32_t next = chain_of(s, a, value); next;
+		     next = a->links[next - 1].next)
 			if (values[next - 1] == value)
 				return next - 1;
 	}
@@ -329,8 +335,7 @@ void evmap__bag_fit(evmap__bag *s)
 		return;
 	shrunk->cap = len;
 	s->u.array = shrunk;
-	if (shrunk->index || len > INDEX_THRESHOLD)
-		index_build(s, shrunk, len);
+	index_build(s, shrunk, len);
 }
 
 void evmap__bag_take(evmap__bag *s, struct evmap__bag_storage *out)
