@@ -51,9 +51,10 @@ struct evmap__shared {
 #define EVMAP__PUBLISHED_DESTROYED UINT64_C(1) /* after evmap_writer_free */
 	/* Read-only after creation. */
 	struct evmap_view *copies[2] __attribute__((aligned(64)));
-	/* evmap_get_first's fast path applies: identity keys, and a value
-	 * type without free (a value read in a section stays valid after
-	 * it). Derived from types, kept here on the line every read loads. */
+	/* evmap_get_first's fast path applies: identity keys, a value type
+	 * without free (a value read in a section stays valid after it), and
+	 * readers that need no fence (rcu.h). Derived from types and liburcu
+	 * at creation, kept here on the line every read loads. */
 	bool get_first_fast;
 	struct evmap__types types;
 	/* Written when handles come and go. */

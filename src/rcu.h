@@ -99,10 +99,36 @@ static inline int evmap__rcu_bind(struct evmap__rcu_binding *b)
 /* Wake a grace period waiting for this reader (rare: slow path). */
 void evmap__rcu_wake_up_gp(void);
 
+/*
+ * Whether liburcu's readers need no fence, its grace periods using
+ * membarrier (urcu_memb_has_sys_membarrier). liburcu's constructor sets
+ * it, before any thread can register, and nothing changes it afterwards:
+ * a caller that saw it true (at map creation, evmap__shared.get_first_fast)
+ * may pass @membarrier_known below, so that its hot path neither loads it
+ * nor keeps its address in a register.
+ */
+static inline bool evmap__rcu_readers_use_membarrier(void)
+{
+	return urcu_memb_has_sys_membarrier != 0;
+}
+
+/* cf. urcu_memb_smp_mb_slave(): a compiler barrier with membarrier, a full
+ * fence without. */
+static inline void evmap__rcu_reader_fence(bool membarrier_known)
+{
+	if (membarrier_known || caa_likely(urcu_memb_has_sys_membarrier))
+		cmm_barrier();
+	else
+		cmm_smp_mb();
+}
+
 /* Begin a read section on the bound thread (cf. _urcu_memb_read_lock,
  * with the thread's reader state taken from the binding; relaxed atomics
- * instead of volatile accesses: the same instructions, visible to TSan). */
-static inline void evmap__rcu_read_lock(struct evmap__rcu_binding *b)
+ * instead of volatile accesses: the same instructions, visible to TSan).
+ * Return the counter as it was before, for
+ * evmap__rcu_read_unlock_restore(). */
+static inline unsigned long
+evmap__rcu_read_lock_as(struct evmap__rcu_binding *b, bool membarrier_known)
 {
 	struct urcu_reader *rd = b->reader;
 	unsigned long tmp;
@@ -113,7 +139,7 @@ static inline void evmap__rcu_read_lock(struct evmap__rcu_binding *b)
 		__atomic_store_n(&rd->ctr,
 				 __atomic_load_n(&urcu_memb_gp.ctr, __ATOMIC_RELAXED),
 				 __ATOMIC_RELAXED);
-		urcu_memb_smp_mb_slave();
+		evmap__rcu_reader_fence(membarrier_known);
 	} else {
 		__atomic_store_n(&rd->ctr, tmp + URCU_GP_COUNT, __ATOMIC_RELAXED);
 		/* Not needed by liburcu, but by the section word: without
@@ -121,8 +147,14 @@ static inline void evmap__rcu_read_lock(struct evmap__rcu_binding *b)
 		 * before the loads of the section, also when the thread is
 		 * already inside another section (registry.c, rule C). With
 		 * membarrier it is a compiler barrier. */
-		urcu_memb_smp_mb_slave();
+		evmap__rcu_reader_fence(membarrier_known);
 	}
+	return tmp;
+}
+
+static inline void evmap__rcu_read_lock(struct evmap__rcu_binding *b)
+{
+	(void)evmap__rcu_read_lock_as(b, false);
 }
 
 /* End a read section (cf. _urcu_memb_read_unlock), all but its wake-up:
@@ -158,6 +190,34 @@ evmap__rcu_read_unlock_nowake(struct evmap__rcu_binding *b)
 	}
 	cmm_barrier();
 	return wake;
+}
+
+/*
+ * End the read section whose evmap__rcu_read_lock_as() returned @before,
+ * when nothing ran inside it that could leave the counter changed (no
+ * callback; a signal handler's sections end before it returns): store
+ * @before back, without loading the counter that the lock just stored.
+ * That is liburcu's result. The counter is written only by its own thread,
+ * so it still holds what the lock stored: @before plus one nesting, or,
+ * if @before had none, urcu_memb_gp.ctr. One nesting less is @before
+ * in the first case; in the second the nesting is 0 both ways and only
+ * the phase bit may differ, which liburcu ignores in a counter with no
+ * nesting (urcu_common_reader_state: inactive). The barriers and the
+ * look at the grace period's futex are the outermost unlock's, also for
+ * a nested section, so that no register carries which one this is: a
+ * nested section's fences are redundant (with membarrier they are
+ * compiler barriers), and a wake-up from it is spurious but harmless (a
+ * woken grace period looks at the readers again and sleeps again).
+ */
+static inline bool
+evmap__rcu_read_unlock_restore(struct evmap__rcu_binding *b,
+			       unsigned long before, bool membarrier_known)
+{
+	evmap__tsan_section_end();
+	evmap__rcu_reader_fence(membarrier_known);
+	__atomic_store_n(&b->reader->ctr, before, __ATOMIC_RELAXED);
+	evmap__rcu_reader_fence(membarrier_known);
+	return __atomic_load_n(&urcu_memb_gp.futex, __ATOMIC_RELAXED) == -1;
 }
 
 /* Whether the calling thread is inside any RCU read section. */

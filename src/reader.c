@@ -285,7 +285,10 @@ static int __attribute__((noinline)) wake_up_gp_and_return(int rc)
 
 /*
  * The fast path calls nothing: every call from it is a tail call, so that
- * it needs no stack frame (gcc 12 at -O2 or -O3 saves no register). It is
+ * it needs no stack frame (gcc 12 at -O2 or -O3 saves no register). Both
+ * its ends are stores whose values it has in registers: the section
+ * word's and liburcu's counter (no load that waits for the store before
+ * it). It is
  * the path of an identity-keyed map (u64, ptr) read by a handle that is bound to
  * this thread, outside any section of its own, not parked, whose cached
  * view is the published one (registry.h: the section's steps, in the same
@@ -296,6 +299,7 @@ EVMAP_EXPORT int evmap_get_first(evmap_reader *r, const void *key,
 {
 	const struct evmap__shared *shared;
 	uint64_t word, published;
+	unsigned long rcu_before;
 	int parked, found;
 
 	if (caa_unlikely(!r || !value))
@@ -305,7 +309,7 @@ EVMAP_EXPORT int evmap_get_first(evmap_reader *r, const void *key,
 			 __atomic_load_n(&r->binding.owner,
 					 __ATOMIC_RELAXED) != evmap__rcu_self()))
 		return get_first_general(r, key, value);
-	word = evmap__section_store_inside(r);
+	word = evmap__section_store_inside_as(r, true, &rcu_before);
 	parked = __atomic_load_n(&r->parked, __ATOMIC_RELAXED);
 	published = __atomic_load_n(&shared->published, __ATOMIC_ACQUIRE);
 	if (caa_unlikely(parked ||
@@ -314,10 +318,13 @@ EVMAP_EXPORT int evmap_get_first(evmap_reader *r, const void *key,
 	/* the cached view is the published one (NULL before the first
 	 * refresh, when the word still has generation 0) */
 	found = copy_first_value(identity_key_bag(r->view, key), value);
-	/* the word is still @word: it was not announced or un-parked */
+	/* the word is still @word: it was not announced or un-parked; and
+	 * the probe called nothing, so liburcu's counter is still what step
+	 * 2 stored (rcu.h) */
 	__atomic_store_n(&r->section, word & ~EVMAP__SECTION_INSIDE,
 			 __ATOMIC_RELEASE);
-	if (caa_unlikely(evmap__rcu_read_unlock_nowake(&r->binding)))
+	if (caa_unlikely(evmap__rcu_read_unlock_restore(&r->binding,
+							rcu_before, true)))
 		return wake_up_gp_and_return(found);
 	return found;
 }

@@ -63,14 +63,28 @@ const struct evmap_view *evmap__section_announce(evmap_reader *r,
  * published word and the copies[] array: the branch below is predicted,
  * and the table header is loaded from r->view at once.
  */
-static inline uint64_t evmap__section_store_inside(evmap_reader *r)
+static inline uint64_t
+evmap__section_store_inside_as(evmap_reader *r, bool membarrier_known,
+			       unsigned long *rcu_before)
 {
 	uint64_t word = __atomic_load_n(&r->section, __ATOMIC_RELAXED) |
 			EVMAP__SECTION_INSIDE;
 
 	__atomic_store_n(&r->section, word, __ATOMIC_RELAXED); /* step 1 */
-	evmap__rcu_read_lock(&r->binding);                      /* step 2 */
+	*rcu_before = evmap__rcu_read_lock_as(&r->binding,      /* step 2 */
+					      membarrier_known);
 	return word;
+}
+
+/* Steps 1 and 2; the word stored. (_as: on a map whose readers need no
+ * fence, evmap__rcu_readers_use_membarrier() at its creation, pass
+ * @membarrier_known; *@rcu_before is for evmap__rcu_read_unlock_restore().)
+ */
+static inline uint64_t evmap__section_store_inside(evmap_reader *r)
+{
+	unsigned long rcu_before;
+
+	return evmap__section_store_inside_as(r, false, &rcu_before);
 }
 
 /* Whether a section that stored @word finds its cached view current in

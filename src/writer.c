@@ -110,7 +110,8 @@ EVMAP_EXPORT int evmap_new(const evmap_type *key_type,
 	evmap__item_type_init(&shared->types.key, key_type, seed);
 	evmap__item_type_init(&shared->types.value, value_type, seed ^ 1);
 	shared->get_first_fast = value_type->free == NULL &&
-				 shared->types.key.kind == EVMAP__KIND_IDENTITY;
+				 shared->types.key.kind == EVMAP__KIND_IDENTITY &&
+				 evmap__rcu_readers_use_membarrier();
 	shared->refs = 1; /* the writer's; the reader takes its own */
 	w->shared = shared;
 	shared->copies[0] = &w->copies[0];

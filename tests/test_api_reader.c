@@ -5,6 +5,8 @@
  * callback, evmap_get_first, and a handle moving between threads between
  * sections.
  */
+#include <urcu/urcu-memb.h>
+
 #include "test_util.h"
 
 struct get_ctx {
@@ -327,6 +329,42 @@ static void test_get_first_nested_uses_section_view(void **state)
 	evmap_writer_free(p.w);
 }
 
+/* evmap_get_first ends liburcu's read section by storing back the counter
+ * it found there: inside another handle's section the thread is still
+ * inside liburcu's, and after that section it is outside. */
+static void test_get_first_restores_rcu_nesting(void **state)
+{
+	const void *value = NULL;
+	evmap_writer *w;
+	evmap_reader *r, *other;
+
+	(void)state;
+	evt_new_u64_map(&w, &r);
+	other = evmap_reader_clone(r);
+	assert_non_null(other);
+	assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(7)), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_int_equal(evmap_get_first(r, EVT_U64(1), &value), 1);
+	assert_false(urcu_memb_read_ongoing());
+	assert_non_null(evmap_enter(other));
+	assert_true(urcu_memb_read_ongoing());
+	assert_int_equal(evmap_get_first(r, EVT_U64(1), &value), 1);
+	assert_int_equal(EVT_NUM(value), 7);
+	assert_true(urcu_memb_read_ongoing());
+	assert_int_equal(evmap_get_first(r, EVT_U64(2), &value), 0);
+	assert_true(urcu_memb_read_ongoing());
+	evmap_leave(other);
+	assert_false(urcu_memb_read_ongoing());
+	assert_int_equal(evmap_get_first(r, EVT_U64(1), &value), 1);
+	assert_false(urcu_memb_read_ongoing());
+	/* the writer's wait sees both handles outside */
+	assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(8)), 0);
+	assert_int_equal(evmap_try_refresh(w), 0);
+	evmap_reader_free(other);
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +377,7 @@ int main(void)
 		cmocka_unit_test(test_get_first_bad_input),
 		cmocka_unit_test(test_get_first_string_keys),
 		cmocka_unit_test(test_get_first_nested_uses_section_view),
+		cmocka_unit_test(test_get_first_restores_rcu_nesting),
 	};
 	return cmocka_run_group_tests_name("api_reader", tests, NULL, NULL);
 }
