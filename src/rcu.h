@@ -128,7 +128,7 @@ static inline void evmap__rcu_reader_fence(bool membarrier_known)
  * Return the counter as it was before, for
  * evmap__rcu_read_unlock_restore(). */
 static inline unsigned long
-evmap__rcu_read_lock_as(struct evmap__rcu_binding *b, bool membarrier_known)
+evmap__rcu_read_lock(struct evmap__rcu_binding *b, bool membarrier_known)
 {
 	struct urcu_reader *rd = b->reader;
 	unsigned long tmp;
@@ -150,11 +150,6 @@ evmap__rcu_read_lock_as(struct evmap__rcu_binding *b, bool membarrier_known)
 		evmap__rcu_reader_fence(membarrier_known);
 	}
 	return tmp;
-}
-
-static inline void evmap__rcu_read_lock(struct evmap__rcu_binding *b)
-{
-	(void)evmap__rcu_read_lock_as(b, false);
 }
 
 /* End a read section (cf. _urcu_memb_read_unlock), all but its wake-up:
@@ -193,7 +188,7 @@ evmap__rcu_read_unlock_nowake(struct evmap__rcu_binding *b)
 }
 
 /*
- * End the read section whose evmap__rcu_read_lock_as() returned @before,
+ * End the read section whose evmap__rcu_read_lock() returned @before,
  * when nothing ran inside it that could leave the counter changed (no
  * callback; a signal handler's sections end before it returns): store
  * @before back, without loading the counter that the lock just stored.

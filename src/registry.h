@@ -71,8 +71,8 @@ evmap__section_store_inside_as(evmap_reader *r, bool membarrier_known,
 			EVMAP__SECTION_INSIDE;
 
 	__atomic_store_n(&r->section, word, __ATOMIC_RELAXED); /* step 1 */
-	*rcu_before = evmap__rcu_read_lock_as(&r->binding,      /* step 2 */
-					      membarrier_known);
+	*rcu_before = evmap__rcu_read_lock(&r->binding,         /* step 2 */
+					   membarrier_known);
 	return word;
 }
 
