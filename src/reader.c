@@ -61,15 +61,52 @@ EVMAP_EXPORT void evmap_reader_free(evmap_reader *r)
 	evmap__registry_free(r);
 }
 
-EVMAP_EXPORT const evmap_view *evmap_enter(evmap_reader *r)
+/* evmap_enter() off its fast path: a nested section, or a handle not
+ * bound to this thread. */
+static const evmap_view *__attribute__((noinline))
+enter_general(evmap_reader *r)
 {
-	if (!r)
-		return NULL;
 	if (r->depth++ > 0) /* NULL if the outermost enter could not bind */
 		return evmap__section_is_inside(r) ? r->view : NULL;
 	if (evmap__rcu_bind(&r->binding) != 0)
 		return NULL; /* a section all the same, for evmap_leave() */
 	return evmap__section_begin(r);
+}
+
+/* The rest of the fast path's section, after its steps 1 and 2 stored
+ * @word: the handle was parked, or a newer generation is published.
+ * Steps 3 to 5 again: loads whose earlier results are dropped. */
+static const evmap_view *__attribute__((noinline))
+enter_resume(evmap_reader *r, uint64_t word)
+{
+	return evmap__section_view(r, word);
+}
+
+/*
+ * Like evmap_get_first's, the fast path calls nothing but tail calls, so
+ * that it needs no stack frame and saves no register: the outermost enter
+ * of a handle bound to this thread, not parked, whose cached view is the
+ * published one (registry.h: the section's steps, in the same order).
+ */
+EVMAP_EXPORT const evmap_view *evmap_enter(evmap_reader *r)
+{
+	uint64_t word, published;
+	int parked;
+
+	if (caa_unlikely(!r))
+		return NULL;
+	if (caa_unlikely(r->depth > 0 ||
+			 __atomic_load_n(&r->binding.owner,
+					 __ATOMIC_RELAXED) != evmap__rcu_self()))
+		return enter_general(r);
+	r->depth = 1;
+	word = evmap__section_store_inside(r);
+	parked = __atomic_load_n(&r->parked, __ATOMIC_RELAXED);
+	published = __atomic_load_n(&r->shared->published, __ATOMIC_ACQUIRE);
+	if (caa_unlikely(parked ||
+			 !evmap__section_view_is_cached(word, published)))
+		return enter_resume(r, word);
+	return r->view;
 }
 
 EVMAP_EXPORT void evmap_leave(evmap_reader *r)
