@@ -84,7 +84,7 @@ check_flavors() {
 	bin=$1
 	run "$bin" --quick
 	rows=$(printf '%s\n' "$out" | grep -Ec '^(memb|mb|bp) .* +-?[0-9]+\.[0-9]{2} (ns|us)$')
-	[ "$rows" -eq 5 ] || fail "expected 5 measurement rows, got $rows"
+	[ "$rows" -eq 7 ] || fail "expected 7 measurement rows, got $rows"
 	"$bin" --bogus >/dev/null 2>&1 && fail "accepted a bad option"
 	return 0
 }

@@ -2,10 +2,10 @@
 /*
  * rcu-flavors.c - what the choice of liburcu flavor costs: nanoseconds per
  * empty read section (lock + unlock, inlined with _LGPL_SOURCE) for the
- * memb, mb and bp flavors, and microseconds per memb synchronize_rcu with
- * no reader and with one reader thread spinning through sections. The
- * numbers behind the README's design note on the flavor. libevmap itself
- * is not involved.
+ * memb, mb and bp flavors, and microseconds per synchronize_rcu of memb
+ * and of bp (the flavor libevmap uses) with no reader and with one reader
+ * thread spinning through sections. The numbers behind the README's
+ * design note on the flavor. libevmap itself is not involved.
  *
  * Usage: rcu-flavors [--quick]
  */
@@ -73,25 +73,62 @@ static double bp_section_ns(unsigned long n)
 	return ns;
 }
 
-static double synchronize_us(unsigned n)
+enum flavor { MEMB, BP };
+
+static double synchronize_us(enum flavor f, unsigned n)
 {
 	uint64_t t0 = bench_now_ns();
-	for (unsigned i = 0; i < n; i++)
-		urcu_memb_synchronize_rcu();
+	for (unsigned i = 0; i < n; i++) {
+		if (f == MEMB)
+			urcu_memb_synchronize_rcu();
+		else
+			urcu_bp_synchronize_rcu();
+	}
 	return (double)(bench_now_ns() - t0) / 1000.0 / n;
 }
 
+static volatile bool reader_running;
+
 static void *spinning_reader(void *arg)
 {
-	(void)arg;
-	urcu_memb_register_thread();
+	enum flavor f = *(const enum flavor *)arg;
+
+	if (f == MEMB)
+		urcu_memb_register_thread();
 	while (!stop_reader) {
-		urcu_memb_read_lock();
-		sink++;
-		urcu_memb_read_unlock();
+		if (f == MEMB) {
+			urcu_memb_read_lock();
+			sink++;
+			urcu_memb_read_unlock();
+		} else {
+			urcu_bp_read_lock();
+			sink++;
+			urcu_bp_read_unlock();
+		}
+		reader_running = true;
 	}
-	urcu_memb_unregister_thread();
+	if (f == MEMB)
+		urcu_memb_unregister_thread();
 	return NULL;
+}
+
+/* synchronize_rcu of @f while another thread spins through @f's sections;
+ * negative if the thread cannot be started. */
+static double synchronize_busy_us(enum flavor f, unsigned n)
+{
+	pthread_t reader;
+	double us;
+
+	stop_reader = false;
+	reader_running = false;
+	if (pthread_create(&reader, NULL, spinning_reader, &f) != 0)
+		return -1.0;
+	while (!reader_running)
+		;
+	us = synchronize_us(f, n);
+	stop_reader = true;
+	pthread_join(reader, NULL);
+	return us;
 }
 
 int main(int argc, char **argv)
@@ -99,8 +136,7 @@ int main(int argc, char **argv)
 	bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
 	unsigned long n = quick ? 1000000UL : 100000000UL;
 	unsigned grace_periods = quick ? 100 : 2000;
-	double base, busy;
-	pthread_t reader;
+	double base;
 
 	if (argc > 2 || (argc == 2 && !quick)) {
 		fprintf(stderr, "usage: rcu-flavors [--quick]\n");
@@ -118,15 +154,21 @@ int main(int argc, char **argv)
 	       bp_section_ns(n) - base);
 	printf("memb uses sys_membarrier               %8d\n",
 	       urcu_memb_has_sys_membarrier);
+	printf("bp uses sys_membarrier                 %8d\n",
+	       urcu_bp_has_sys_membarrier);
 	printf("memb synchronize_rcu, no reader        %8.2f us\n",
-	       synchronize_us(grace_periods));
-	if (pthread_create(&reader, NULL, spinning_reader, NULL) != 0) {
-		fprintf(stderr, "rcu-flavors: pthread_create failed\n");
-		return 1;
+	       synchronize_us(MEMB, grace_periods));
+	printf("bp synchronize_rcu, no reader          %8.2f us\n",
+	       synchronize_us(BP, grace_periods));
+	for (enum flavor f = MEMB; f <= BP; f++) {
+		double busy = synchronize_busy_us(f, grace_periods);
+
+		if (busy < 0) {
+			fprintf(stderr, "rcu-flavors: pthread_create failed\n");
+			return 1;
+		}
+		printf("%-4s synchronize_rcu, 1 busy reader    %8.2f us\n",
+		       f == MEMB ? "memb" : "bp", busy);
 	}
-	busy = synchronize_us(grace_periods);
-	stop_reader = true;
-	pthread_join(reader, NULL);
-	printf("memb synchronize_rcu, 1 busy reader    %8.2f us\n", busy);
 	return 0;
 }
