@@ -44,6 +44,9 @@
  *                                        unpublished at once and freed
  *                                        later, from call_rcu's thread
  *                                        (leaked if out of memory)
+ *   evmap_wait_deferred     -            in own section: -EDEADLK; from
+ *                                        a deferred destruction's
+ *                                        callback: -EBUSY
  *   evmap_insert, _update,  -EINVAL      cstr NULL: -EINVAL; the type's
  *   _remove_value,                       clone returns NULL for a
  *   _clear_key,                          non-NULL item: -ENOMEM; in own
@@ -133,27 +136,26 @@
  *  - Each reader handle is used by one thread at a time; handles may move
  *    between threads between read sections. Give each reader thread its
  *    own handle (evmap_reader_clone() is thread-safe).
- *  - The library registers reader threads with userspace RCU (liburcu,
- *    memb flavor) itself, at their first section, and unregisters them when
- *    they free their last handle or exit. Writer threads are never
- *    registered by libevmap. An application that registers a thread with
- *    liburcu's memb flavor itself may use libevmap on it, and may
- *    unregister it once it holds no libevmap handle; its next handle then
- *    registers it again. One order is not supported: a thread whose last
- *    handle was freed, or rebound, by ANOTHER thread stays registered by
- *    libevmap until it next enters a section, frees a handle or exits; the
- *    application must not register that thread itself before then.
+ *  - The library registers reader threads with userspace RCU itself, with
+ *    liburcu's bp ("bulletproof") flavor, whose registry is its own: bp
+ *    keeps a thread until it exits, and no call of another flavor sees it.
+ *    An application that uses liburcu's memb flavor (or any other) itself
+ *    may register and unregister its threads with it in any order
+ *    relative to libevmap use: libevmap never registers a thread with
+ *    memb. An application that uses the bp flavor itself shares bp's
+ *    registry with libevmap, which bp allows.
  *  - Maps are independent: a reader inside one map's section never delays
  *    another map's refresh (only evmap_writer_free() waits for a liburcu
  *    grace period, which every reader section of every map takes part in).
- *  - fork() without exec(): use liburcu's call_rcu fork hooks
- *    (call_rcu_before_fork_memb(), call_rcu_after_fork_parent_memb(),
- *    call_rcu_after_fork_child_memb()) around it. The child may then use
- *    every map, with the handles that belonged to its own thread; handles
- *    of other threads are dead in the child: free them, never use them. A
- *    handle of another thread that was inside a section at the fork makes
- *    every refresh of its map in the child wait for ever (try_refresh:
- *    -EAGAIN).
+ *  - fork() without exec(): nothing to do. The library's own fork
+ *    handlers (pthread_atfork()) run liburcu-bp's fork hooks and its
+ *    call_rcu fork hooks. The child may use every map, with the handles
+ *    that belonged to its own thread; handles of other threads are dead in
+ *    the child: free them, never use them. A handle of another thread that
+ *    was inside a section at the fork makes every refresh of its map in the
+ *    child wait for ever (try_refresh: -EAGAIN). fork() from inside a
+ *    callback that runs on liburcu's call_rcu thread (a deferred
+ *    destruction's free or meta_free) deadlocks.
  */
 #ifndef EVMAP_H
 #define EVMAP_H
@@ -348,14 +350,33 @@ EVMAP_EXPORT int evmap_new(const evmap_type *key_type,
  * is unpublished at once and its memory is freed later, from liburcu's
  * call_rcu thread, once no reader can see it. That deferred destruction
  * still calls the types' free and the meta_free: keep the types (and
- * their ctx) alive until liburcu's urcu_memb_barrier() has returned, which
- * waits for it, and call that before dlclose() or exit if nothing is to
- * leak. Waiting for readers is a liburcu grace period: unlike refresh, it
+ * their ctx) alive until evmap_wait_deferred() has returned, which waits
+ * for it, and call that before dlclose() or exit if nothing is to leak. Waiting for readers is a liburcu grace period: unlike refresh, it
  * also waits for readers of other maps that are inside a section.
  * Context: the writer's thread; outside a read section (see above for
  *          inside). From inside a callback of this map: ignored.
  */
 EVMAP_EXPORT void evmap_writer_free(evmap_writer *w);
+
+/**
+ * evmap_wait_deferred - wait for the destructions evmap_writer_free() deferred
+ *
+ * (since 0.3.0) evmap_writer_free() called inside the caller's own read
+ * section leaves the freeing to liburcu's call_rcu thread, for when no
+ * reader can see the map any more. This waits until every destruction
+ * deferred before the call has finished: the types' free and the
+ * meta_free it calls have returned. Call it before the types (or their
+ * ctx) go, before dlclose() of code they live in, and before exit if
+ * nothing is to leak. With nothing deferred it returns soon, on any map
+ * of any state.
+ * Context: any thread, outside its own read sections; it may wait for
+ *          readers of every map to leave their sections.
+ * Return:  0.
+ * Errors:  -EDEADLK inside the calling thread's own read section (the
+ *          destructions wait for it to end); -EBUSY from inside a callback
+ *          that a deferred destruction runs (it would wait for itself).
+ */
+EVMAP_EXPORT int evmap_wait_deferred(void);
 
 /* ------------------------------------------------------------------ */
 /* Writing                                                            */

@@ -1,26 +1,36 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rcu.c - thread registration, grace periods, the process-wide barrier
- * and deferred work over liburcu's memb flavor.
+ * rcu.c - thread registration, grace periods, the process-wide barrier,
+ * deferred work and fork() over liburcu's bp flavor.
  *
- * Registration: a thread is registered with RCU the first time one of its
- * handles needs it, and unregistered when its last binding goes on that
- * thread or when the thread exits (a pthread key destructor), so threads
- * that exit holding handles never stall grace periods. A thread that the
- * application registered itself is used as is and never unregistered here.
- * All binding changes happen under bind_lock; the hot path only compares
- * the binding's owner with the caller's identity (evmap__rcu_self: the
- * thread pointer, or pthread_self()).
+ * Registration: a thread is registered with liburcu-bp the first time one
+ * of its handles needs it, and stays registered until it exits (bp drops
+ * it then; bp has no other way out, and needs none: a registered thread
+ * outside every section delays no grace period). bp's registry is its
+ * own: no memb call an application makes, on any thread, in any order,
+ * sees it. libevmap keeps a record per thread for the thread's bindings,
+ * freed with its last binding or at thread exit (a pthread key
+ * destructor). All binding changes happen under bind_lock; the hot path
+ * only compares the binding's owner with the caller's identity
+ * (evmap__rcu_self: the thread pointer, or pthread_self()).
  *
  * Why a stale binding cannot be used: a binding's owner is cleared (under
  * bind_lock) by the owner thread's exit destructor, before the thread's
  * identity can be reused by a new thread; so a handle whose owner equals
- * the caller's identity was bound by the caller itself.
+ * the caller's identity was bound by the caller itself, and its reader
+ * record is the caller's, which bp keeps at one address for the thread's
+ * whole life.
+ *
+ * fork(): the library's own fork handlers (pthread_atfork, installed when
+ * the library is loaded) pause liburcu-bp's call_rcu threads and take
+ * bp's locks and bind_lock across the fork; in the child, bp drops the
+ * records of the threads that do not exist there, and call_rcu starts
+ * afresh. The application calls no liburcu hook.
  */
 #include "rcu.h"
 
 #include <errno.h>
-#include <linux/futex.h>
+#include <stddef.h>
 #include <linux/membarrier.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -36,8 +46,7 @@ char evmap__tsan_grace_token;
 
 struct evmap__rcu_thread {
 	struct evmap__rcu_binding *bindings;
-	struct urcu_reader *reader;
-	bool registered_by_us;
+	unsigned long *ctr; /* its liburcu-bp counter (rcu_counter_of) */
 };
 
 static pthread_mutex_t bind_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -59,15 +68,13 @@ static void detach_binding(struct evmap__rcu_binding *b)
 		b->next->prev = b->prev;
 	b->prev = b->next = NULL;
 	b->thread = NULL;
-	b->reader = NULL;
+	b->ctr = NULL;
 	__atomic_store_n(&b->owner, 0, __ATOMIC_RELAXED);
 }
 
-/* The calling thread has no binding left: give back its registration. */
+/* The calling thread has no binding left: free its record. */
 static void release_thread(struct evmap__rcu_thread *t)
 {
-	if (t->registered_by_us)
-		urcu_memb_unregister_thread();
 	pthread_setspecific(thread_key, NULL);
 	current_thread = NULL;
 	evmap__free(t);
@@ -84,40 +91,77 @@ static void thread_exit(void *arg)
 	release_thread(t);
 }
 
-/* fork(): no other thread may hold bind_lock in the child. */
-static void lock_for_fork(void)
+/*
+ * fork(): no other thread may hold bind_lock or one of liburcu-bp's locks
+ * in the child, and no call_rcu thread may be in the middle of a callback
+ * (urcu-bp.h and call-rcu.h ask for their hooks around every fork that is
+ * not followed by exec). The order avoids waiting in a circle:
+ *   1. call_rcu's pause waits for a running callback to end; a callback
+ *      (a type's free, say) may take bind_lock or bp's locks, which are
+ *      not held yet;
+ *   2. bp's locks: bp's grace-period lock may be held by a thread that
+ *      waits for a reader to leave its section, and that reader may be
+ *      about to take bind_lock (freeing another handle), so bind_lock
+ *      must still be free;
+ *   3. bind_lock: its holders never wait for anything.
+ * Given back in the reverse order.
+ */
+static void before_fork(void)
 {
+	urcu_bp_call_rcu_before_fork();
+	urcu_bp_before_fork();
 	pthread_mutex_lock(&bind_lock);
 }
 
-static void unlock_after_fork(void)
+static void after_fork_in_parent(void)
 {
 	pthread_mutex_unlock(&bind_lock);
+	urcu_bp_after_fork_parent();
+	urcu_bp_call_rcu_after_fork_parent();
+}
+
+static void after_fork_in_child(void)
+{
+	pthread_mutex_unlock(&bind_lock);
+	urcu_bp_after_fork_child();
+	urcu_bp_call_rcu_after_fork_child();
+}
+
+/* At load, before any thread of the application can fork with a handle
+ * or a call_rcu callback of this library alive. If it fails (no memory
+ * at start-up), forks are not handled: nothing to report it to. */
+static void __attribute__((constructor)) install_fork_handlers(void)
+{
+	(void)pthread_atfork(before_fork, after_fork_in_parent,
+			     after_fork_in_child);
 }
 
 static void make_key(void)
 {
 	key_error = pthread_key_create(&thread_key, thread_exit);
-	if (!key_error)
-		key_error = pthread_atfork(lock_for_fork, unlock_after_fork,
-					   unlock_after_fork);
+}
+
+/*
+ * The counter of a liburcu-bp reader record, without a member access:
+ * struct urcu_bp_reader asks for 128-byte alignment (its list node is
+ * cache-line aligned), but bp's arena places records after a chunk
+ * header, at 32 bytes past such a boundary (UBSan: "member access within
+ * misaligned address"). The counter is the record's first member.
+ */
+_Static_assert(offsetof(struct urcu_bp_reader, ctr) == 0,
+	       "liburcu-bp's reader counter is the record's first member");
+
+static unsigned long *rcu_counter_of(struct urcu_bp_reader *rd)
+{
+	return (unsigned long *)(void *)rd;
 }
 
 static struct evmap__rcu_thread *this_thread(void)
 {
 	struct evmap__rcu_thread *t = current_thread;
 
-	if (t) {
-		/* A record kept by a thread the application registered
-		 * itself: the application may have unregistered it since
-		 * (it held no handle then). Never trust the record alone. */
-		if (!t->registered_by_us &&
-		    !URCU_TLS(urcu_memb_reader).registered) {
-			urcu_memb_register_thread();
-			t->registered_by_us = true;
-		}
+	if (t)
 		return t;
-	}
 	pthread_once(&key_once, make_key);
 	if (key_error)
 		return NULL;
@@ -128,11 +172,8 @@ static struct evmap__rcu_thread *this_thread(void)
 		evmap__free(t);
 		return NULL;
 	}
-	if (!URCU_TLS(urcu_memb_reader).registered) {
-		urcu_memb_register_thread();
-		t->registered_by_us = true;
-	}
-	t->reader = &URCU_TLS(urcu_memb_reader);
+	urcu_bp_register_thread(); /* if not yet (bp aborts without memory) */
+	t->ctr = rcu_counter_of(URCU_TLS(urcu_bp_reader));
 	current_thread = t;
 	return t;
 }
@@ -146,7 +187,7 @@ int evmap__rcu_bind_slow(struct evmap__rcu_binding *b)
 	pthread_mutex_lock(&bind_lock);
 	detach_binding(b);
 	b->thread = t;
-	b->reader = &URCU_TLS(urcu_memb_reader);
+	b->ctr = t->ctr;
 	b->next = t->bindings;
 	if (b->next)
 		b->next->prev = b;
@@ -168,25 +209,17 @@ void evmap__rcu_unbind(struct evmap__rcu_binding *b)
 	pthread_mutex_unlock(&bind_lock);
 	/* Bindings of other threads are only ever removed under bind_lock,
 	 * and only this thread adds its own, so t stays ours to release. */
-	if (last_here && !urcu_memb_read_ongoing())
+	if (last_here)
 		release_thread(t);
 }
 
-void evmap__rcu_wake_up_gp(void)
-{
-	__atomic_store_n(&urcu_memb_gp.futex, 0, __ATOMIC_RELAXED);
-	(void)syscall(SYS_futex, &urcu_memb_gp.futex, FUTEX_WAKE, 1, NULL,
-		      NULL, 0);
-}
-
 /*
- * Which membarrier command to use. liburcu sets has_sys_membarrier on
- * kernels that only have MEMBARRIER_CMD_SHARED (4.3 to 4.13) without
- * registering for the private expedited command, which then always fails:
- * ask the kernel once, register (idempotent) where private expedited
- * exists, else use the shared command; with neither, readers that rely on
- * membarrier cannot be ordered from here, and the barrier fails (refresh
- * then waits for a grace period instead).
+ * Which membarrier command to use: ask the kernel once, register
+ * (idempotent; liburcu-bp registered already where it relies on
+ * membarrier) where private expedited exists, else use the shared
+ * command; with neither, readers that rely on membarrier cannot be
+ * ordered from here, and the barrier fails (refresh then waits for a
+ * grace period instead).
  */
 static int barrier_cmd; /* 0: none usable */
 static pthread_once_t barrier_once = PTHREAD_ONCE_INIT;
@@ -207,7 +240,7 @@ static void choose_barrier(void)
 
 bool evmap__rcu_barrier(void)
 {
-	if (!urcu_memb_has_sys_membarrier) {
+	if (!urcu_bp_has_sys_membarrier) {
 		/* readers fence in every read lock (rcu.h) */
 		cmm_smp_mb();
 		return true;
@@ -218,12 +251,16 @@ bool evmap__rcu_barrier(void)
 
 bool evmap__rcu_in_section(void)
 {
-	return URCU_TLS(urcu_memb_reader).registered && urcu_memb_read_ongoing();
+	/* not urcu_bp_read_ongoing(), which would register the thread */
+	struct urcu_bp_reader *rd = URCU_TLS(urcu_bp_reader);
+
+	return rd && (__atomic_load_n(rcu_counter_of(rd), __ATOMIC_RELAXED) &
+		      URCU_BP_GP_CTR_NEST_MASK);
 }
 
 void evmap__rcu_synchronize(void)
 {
-	urcu_memb_synchronize_rcu();
+	urcu_bp_synchronize_rcu();
 	evmap__tsan_grace_period();
 }
 
@@ -235,13 +272,36 @@ struct deferred {
 	void *arg;
 };
 
+/* Whether this thread (liburcu's call_rcu thread) is running a deferred
+ * function. */
+static __thread bool running_deferred;
+/* what deferred functions did, handed to evmap__rcu_wait_deferred()
+ * (only TSan builds use it) */
+static char deferred_done_token;
+
 static void run_deferred(struct rcu_head *head)
 {
 	struct deferred *d = caa_container_of(head, struct deferred, head);
 	evmap__tsan_acquire(d);
 	evmap__tsan_grace_period();
+	running_deferred = true;
 	d->fn(d->arg);
+	running_deferred = false;
+	evmap__tsan_release(&deferred_done_token);
 	evmap__free(d);
+}
+
+int evmap__rcu_wait_deferred(void)
+{
+	if (running_deferred)
+		return -EBUSY;
+	if (evmap__rcu_in_section())
+		return -EDEADLK;
+	/* queues a callback on every call_rcu thread and waits for each:
+	 * each thread runs its callbacks in order */
+	urcu_bp_barrier();
+	evmap__tsan_acquire(&deferred_done_token);
+	return 0;
 }
 
 int evmap__rcu_defer(void (*fn)(void *arg), void *arg)
@@ -253,6 +313,6 @@ int evmap__rcu_defer(void (*fn)(void *arg), void *arg)
 	d->fn = fn;
 	d->arg = arg;
 	evmap__tsan_release(d);
-	urcu_memb_call_rcu(&d->head, run_deferred);
+	urcu_bp_call_rcu(&d->head, run_deferred);
 	return 0;
 }

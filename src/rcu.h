@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * rcu.h - internal: everything libevmap needs from userspace RCU (liburcu,
- * memb flavor), behind names of its own.
+ * bp flavor), behind names of its own.
  *
  * rcu.c and this header are the only places that include liburcu (the
  * registry's fast path, registry.h, uses the read side inlined here). The read
@@ -10,6 +10,17 @@
  * two plain stores and no thread-local-storage lookup. The binding is
  * checked against the calling thread on every outermost enter and redone
  * (slow path, in rcu.c) when a handle moves to another thread.
+ *
+ * Why bp ("bulletproof") and not memb: a memb thread is registered by an
+ * explicit call on that thread, at most once, and only that thread can
+ * unregister it; an application that uses memb itself then cannot
+ * register a thread that libevmap registered, and libevmap cannot
+ * unregister a thread whose last handle another thread freed. bp keeps a
+ * registry of its own that no memb call touches, registers a thread once
+ * and drops it when the thread exits: whatever the application does with
+ * memb, in whatever order, never meets libevmap's registration. Its read
+ * side is memb's (a counter store, compiler barriers with membarrier),
+ * without the wake-up test at unlock: bp's grace period polls.
  */
 #ifndef EVMAP_RCU_H
 #define EVMAP_RCU_H
@@ -21,7 +32,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <urcu/urcu-memb.h>
+#include <urcu/urcu-bp.h>
 
 /*
  * ThreadSanitizer cannot see grace periods (liburcu is not instrumented).
@@ -57,7 +68,7 @@ struct evmap__rcu_thread;
 /* A reader or writer handle's link to the thread that uses it. */
 struct evmap__rcu_binding {
 	uintptr_t owner;                 /* pthread_self() of the bound thread, 0 if unbound */
-	struct urcu_reader *reader;      /* that thread's liburcu reader state */
+	unsigned long *ctr;              /* that thread's liburcu counter */
 	struct evmap__rcu_thread *thread;
 	struct evmap__rcu_binding *prev, *next; /* the thread's bindings */
 };
@@ -85,8 +96,7 @@ static inline uintptr_t evmap__rcu_self(void)
 /* Bind @b to the calling thread, registering the thread with RCU if it is
  * not yet. 0 or -ENOMEM. */
 int evmap__rcu_bind_slow(struct evmap__rcu_binding *b);
-/* Forget @b (handle freed); unregisters the calling thread if @b was its
- * last binding and libevmap registered it. Any thread. */
+/* Forget @b (handle freed). Any thread. */
 void evmap__rcu_unbind(struct evmap__rcu_binding *b);
 
 static inline int evmap__rcu_bind(struct evmap__rcu_binding *b)
@@ -96,12 +106,9 @@ static inline int evmap__rcu_bind(struct evmap__rcu_binding *b)
 	return evmap__rcu_bind_slow(b);
 }
 
-/* Wake a grace period waiting for this reader (rare: slow path). */
-void evmap__rcu_wake_up_gp(void);
-
 /*
  * Whether liburcu's readers need no fence, its grace periods using
- * membarrier (urcu_memb_has_sys_membarrier). liburcu's constructor sets
+ * membarrier (urcu_bp_has_sys_membarrier). liburcu's constructor sets
  * it, before any thread can register, and nothing changes it afterwards:
  * a caller that saw it true (at map creation, evmap__shared.get_first_fast)
  * may pass @membarrier_known below, so that its hot path neither loads it
@@ -109,82 +116,57 @@ void evmap__rcu_wake_up_gp(void);
  */
 static inline bool evmap__rcu_readers_use_membarrier(void)
 {
-	return urcu_memb_has_sys_membarrier != 0;
+	return urcu_bp_has_sys_membarrier != 0;
 }
 
-/* cf. urcu_memb_smp_mb_slave(): a compiler barrier with membarrier, a full
+/* cf. urcu_bp_smp_mb_slave(): a compiler barrier with membarrier, a full
  * fence without. */
 static inline void evmap__rcu_reader_fence(bool membarrier_known)
 {
-	if (membarrier_known || caa_likely(urcu_memb_has_sys_membarrier))
+	if (membarrier_known || caa_likely(urcu_bp_has_sys_membarrier))
 		cmm_barrier();
 	else
 		cmm_smp_mb();
 }
 
-/* Begin a read section on the bound thread (cf. _urcu_memb_read_lock,
+/* Begin a read section on the bound thread (cf. _urcu_bp_read_lock,
  * with the thread's reader state taken from the binding; relaxed atomics
  * instead of volatile accesses: the same instructions, visible to TSan).
- * Return the counter as it was before, for
- * evmap__rcu_read_unlock_restore(). */
+ * Return the counter as it was before, for evmap__rcu_read_unlock_restore().
+ */
 static inline unsigned long
 evmap__rcu_read_lock(struct evmap__rcu_binding *b, bool membarrier_known)
 {
-	struct urcu_reader *rd = b->reader;
+	unsigned long *ctr = b->ctr;
 	unsigned long tmp;
 
 	cmm_barrier();
-	tmp = __atomic_load_n(&rd->ctr, __ATOMIC_RELAXED);
-	if (caa_likely(!(tmp & URCU_GP_CTR_NEST_MASK))) {
-		__atomic_store_n(&rd->ctr,
-				 __atomic_load_n(&urcu_memb_gp.ctr, __ATOMIC_RELAXED),
+	tmp = __atomic_load_n(ctr, __ATOMIC_RELAXED);
+	if (caa_likely(!(tmp & URCU_BP_GP_CTR_NEST_MASK)))
+		__atomic_store_n(ctr,
+				 __atomic_load_n(&urcu_bp_gp.ctr, __ATOMIC_RELAXED),
 				 __ATOMIC_RELAXED);
-		evmap__rcu_reader_fence(membarrier_known);
-	} else {
-		__atomic_store_n(&rd->ctr, tmp + URCU_GP_COUNT, __ATOMIC_RELAXED);
-		/* Not needed by liburcu, but by the section word: without
-		 * membarrier, this fence is what orders its "inside" store
-		 * before the loads of the section, also when the thread is
-		 * already inside another section (registry.c, rule C). With
-		 * membarrier it is a compiler barrier. */
-		evmap__rcu_reader_fence(membarrier_known);
-	}
+	else
+		__atomic_store_n(ctr, tmp + URCU_BP_GP_COUNT, __ATOMIC_RELAXED);
+	/* liburcu fences only in the outermost lock. The section word needs
+	 * it in both: without membarrier, this fence is what orders its
+	 * "inside" store before the loads of the section, also when the
+	 * thread is already inside another section (registry.c, rule C).
+	 * With membarrier it is a compiler barrier. */
+	evmap__rcu_reader_fence(membarrier_known);
 	return tmp;
 }
 
-/* End a read section (cf. _urcu_memb_read_unlock), all but its wake-up:
- * true if the caller must call evmap__rcu_wake_up_gp() (a grace period
- * sleeps waiting for this reader). liburcu's urcu_memb_smp_mb_slave()
- * twice, with its one flag read once. */
-static inline bool
-evmap__rcu_read_unlock_nowake(struct evmap__rcu_binding *b)
+/* End a read section (cf. _urcu_bp_read_unlock): the section's accesses
+ * are ordered before the counter's store by urcu_bp_smp_mb_slave(). */
+static inline void evmap__rcu_read_unlock(struct evmap__rcu_binding *b)
 {
-	struct urcu_reader *rd = b->reader;
-	unsigned long tmp = __atomic_load_n(&rd->ctr, __ATOMIC_RELAXED);
-	bool wake = false;
+	unsigned long tmp = __atomic_load_n(b->ctr, __ATOMIC_RELAXED);
 
 	evmap__tsan_section_end();
-
-	if (caa_likely((tmp & URCU_GP_CTR_NEST_MASK) == URCU_GP_COUNT)) {
-		if (caa_likely(urcu_memb_has_sys_membarrier)) {
-			cmm_barrier();
-			__atomic_store_n(&rd->ctr, tmp - URCU_GP_COUNT,
-					 __ATOMIC_RELAXED);
-			cmm_barrier();
-		} else {
-			cmm_smp_mb();
-			__atomic_store_n(&rd->ctr, tmp - URCU_GP_COUNT,
-					 __ATOMIC_RELAXED);
-			cmm_smp_mb();
-		}
-		/* cf. urcu_common_wake_up_gp, with atomics TSan understands */
-		wake = __atomic_load_n(&urcu_memb_gp.futex, __ATOMIC_RELAXED) ==
-		       -1;
-	} else {
-		__atomic_store_n(&rd->ctr, tmp - URCU_GP_COUNT, __ATOMIC_RELAXED);
-	}
+	evmap__rcu_reader_fence(false);
+	__atomic_store_n(b->ctr, tmp - URCU_BP_GP_COUNT, __ATOMIC_RELAXED);
 	cmm_barrier();
-	return wake;
 }
 
 /*
@@ -194,25 +176,19 @@ evmap__rcu_read_unlock_nowake(struct evmap__rcu_binding *b)
  * @before back, without loading the counter that the lock just stored.
  * That is liburcu's result. The counter is written only by its own thread,
  * so it still holds what the lock stored: @before plus one nesting, or,
- * if @before had none, urcu_memb_gp.ctr. One nesting less is @before
- * in the first case; in the second the nesting is 0 both ways and only
- * the phase bit may differ, which liburcu ignores in a counter with no
- * nesting (urcu_common_reader_state: inactive). The barriers and the
- * look at the grace period's futex are the outermost unlock's, also for
- * a nested section, so that no register carries which one this is: a
- * nested section's fences are redundant (with membarrier they are
- * compiler barriers), and a wake-up from it is spurious but harmless (a
- * woken grace period looks at the readers again and sleeps again).
+ * if @before had none, urcu_bp_gp.ctr. One nesting less is @before in the
+ * first case; in the second the nesting is 0 both ways and only the phase
+ * bit may differ, which liburcu ignores in a counter with no nesting
+ * (urcu_bp_reader_state: inactive).
  */
-static inline bool
+static inline void
 evmap__rcu_read_unlock_restore(struct evmap__rcu_binding *b,
 			       unsigned long before, bool membarrier_known)
 {
 	evmap__tsan_section_end();
 	evmap__rcu_reader_fence(membarrier_known);
-	__atomic_store_n(&b->reader->ctr, before, __ATOMIC_RELAXED);
-	evmap__rcu_reader_fence(membarrier_known);
-	return __atomic_load_n(&urcu_memb_gp.futex, __ATOMIC_RELAXED) == -1;
+	__atomic_store_n(b->ctr, before, __ATOMIC_RELAXED);
+	cmm_barrier();
 }
 
 /* Whether the calling thread is inside any RCU read section. */
@@ -223,18 +199,23 @@ void evmap__rcu_synchronize(void);
 /*
  * A full memory barrier on every CPU that runs a thread of this process,
  * the caller's included: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED),
- * which liburcu's memb flavor registered at start-up. Where the kernel has
+ * which liburcu's bp flavor registered at start-up. Where the kernel has
  * no membarrier, liburcu's readers execute a full fence in every
- * rcu_read_lock (urcu_memb_smp_mb_slave), so a fence here suffices. After
+ * rcu_read_lock (urcu_bp_smp_mb_slave), so a fence here suffices. After
  * it returns, every store a running thread issued before the barrier is
  * visible, and every load it issues after it sees what the caller stored
  * before. false if the system call failed (nothing proven).
  */
 bool evmap__rcu_barrier(void);
 
-/* Run @fn(@arg) after a grace period, from liburcu's call_rcu thread. The
- * calling thread must be inside a read section (hence registered with
- * RCU). 0 or -ENOMEM. */
+/* Run @fn(@arg) after a grace period, from liburcu's call_rcu thread. Any
+ * thread (bp registers a thread that is not yet). 0 or -ENOMEM. */
 int evmap__rcu_defer(void (*fn)(void *arg), void *arg);
+
+/* Wait until every @fn that evmap__rcu_defer() queued before the call has
+ * returned. 0; -EDEADLK inside a read section of the calling thread (the
+ * grace periods they wait for would wait for it); -EBUSY from inside such
+ * an @fn (it would wait for itself). */
+int evmap__rcu_wait_deferred(void);
 
 #endif /* EVMAP_RCU_H */

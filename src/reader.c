@@ -314,12 +314,6 @@ get_first_resume(evmap_reader *r, const void *key, const void **value,
 	return found;
 }
 
-static int __attribute__((noinline)) wake_up_gp_and_return(int rc)
-{
-	evmap__rcu_wake_up_gp();
-	return rc;
-}
-
 /*
  * The fast path calls nothing: every call from it is a tail call, so that
  * it needs no stack frame (gcc 12 at -O2 or -O3 saves no register). Both
@@ -360,8 +354,6 @@ EVMAP_EXPORT int evmap_get_first(evmap_reader *r, const void *key,
 	 * 2 stored (rcu.h) */
 	__atomic_store_n(&r->section, word & ~EVMAP__SECTION_INSIDE,
 			 __ATOMIC_RELEASE);
-	if (caa_unlikely(evmap__rcu_read_unlock_restore(&r->binding,
-							rcu_before, true)))
-		return wake_up_gp_and_return(found);
+	evmap__rcu_read_unlock_restore(&r->binding, rcu_before, true);
 	return found;
 }

@@ -121,23 +121,16 @@ evmap__section_begin(evmap_reader *r)
 /* End the outermost read section of @r: "outside" (release: every load
  * of the section is ordered before it), then liburcu's read unlock.
  * Nothing to do if the section never began (evmap_enter() could not bind
- * the handle to its thread). true if the caller must then call
- * evmap__rcu_wake_up_gp() (a grace period sleeps waiting for readers). */
-static inline bool evmap__section_end_nowake(evmap_reader *r)
+ * the handle to its thread). */
+static inline void evmap__section_end(evmap_reader *r)
 {
 	uint64_t word = __atomic_load_n(&r->section, __ATOMIC_RELAXED);
 
 	if (!(word & EVMAP__SECTION_INSIDE))
-		return false;
+		return;
 	__atomic_store_n(&r->section, word & ~EVMAP__SECTION_INSIDE,
 			 __ATOMIC_RELEASE);
-	return evmap__rcu_read_unlock_nowake(&r->binding);
-}
-
-static inline void evmap__section_end(evmap_reader *r)
-{
-	if (caa_unlikely(evmap__section_end_nowake(r)))
-		evmap__rcu_wake_up_gp();
+	evmap__rcu_read_unlock(&r->binding);
 }
 
 /* What refresh's wait did, for tests and benchmarks (one per writer). */

@@ -559,3 +559,8 @@ EVMAP_EXPORT void evmap_writer_free(evmap_writer *w)
 	evmap__rcu_synchronize();
 	destroy_now(w);
 }
+
+EVMAP_EXPORT int evmap_wait_deferred(void)
+{
+	return evmap__rcu_wait_deferred();
+}

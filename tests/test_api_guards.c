@@ -12,11 +12,14 @@
  *    thread that can sees the published view again;
  *  - threads the application registers with liburcu itself: a thread that
  *    lost its last handle and was unregistered by the application is
- *    protected again by its next handle; a writer thread, and a thread
- *    whose handles it freed itself, can be registered by the application
+ *    protected again by its next handle; a writer thread, a thread whose
+ *    handles it freed itself, and a thread whose last handle another
+ *    thread freed or took over, can be registered by the application
  *    afterwards;
  *  - fork() while another thread holds a reader handle: the child can
- *    refresh, read and free the map.
+ *    refresh, read and free the map; while another thread is inside a
+ *    section: the child can destroy other maps, directly and deferred,
+ *    with no liburcu hook called by the application.
  */
 #include <pthread.h>
 #include <sys/wait.h>
@@ -25,7 +28,6 @@
 #include "test_util.h"
 
 #include <urcu/urcu-memb.h>
-#include <urcu/call-rcu.h>
 
 #include "alloc.h"
 
@@ -297,6 +299,90 @@ static void test_thread_unregistered_by_application_is_protected_again(
 	evmap_writer_free(a.w);
 }
 
+/* A thread whose last handle another thread took away (freed it, or used
+ * it and so bound it to itself) holds nothing of libevmap's: the
+ * application may register it with liburcu's memb flavor at once (memb
+ * aborts on a double registration), and its next handle protects it. */
+enum take_away { TAKE_BY_FREE, TAKE_BY_USE };
+
+struct taken_thread {
+	evmap_writer *w;
+	evmap_reader *origin;
+	evmap_reader *handle; /* taken away by the main thread */
+	int try_inside;       /* evmap_try_refresh inside the next section */
+	bool memb_section;    /* memb's own section worked meanwhile */
+	struct evt_event handed, taken;
+};
+
+static void *reader_then_register(void *arg)
+{
+	struct taken_thread *a = arg;
+	evmap_reader *r2;
+
+	a->handle = evmap_reader_clone(a->origin);
+	evmap_enter(a->handle);
+	evmap_leave(a->handle);
+	evt_event_set(&a->handed);
+	evt_event_wait(&a->taken);
+	/* this thread never entered libevmap again since */
+	urcu_memb_register_thread();
+	urcu_memb_read_lock();
+	a->memb_section = urcu_memb_read_ongoing();
+	urcu_memb_read_unlock();
+	r2 = evmap_reader_clone(a->origin);
+	evmap_enter(r2);
+	a->try_inside = evmap_try_refresh(a->w);
+	evmap_leave(r2);
+	evmap_reader_free(r2);
+	urcu_memb_unregister_thread();
+	return NULL;
+}
+
+static void run_taken_away(enum take_away how)
+{
+	struct taken_thread a = {0};
+	evmap_reader *r;
+	pthread_t t;
+
+	evt_new_u64_map(&a.w, &r);
+	a.origin = r;
+	assert_int_equal(evmap_refresh(a.w), 0);
+	evt_event_init(&a.handed);
+	evt_event_init(&a.taken);
+	assert_int_equal(pthread_create(&t, NULL, reader_then_register, &a), 0);
+	evt_event_wait(&a.handed);
+	if (how == TAKE_BY_USE) {
+		/* rebound to this thread by its use here */
+		assert_non_null(evmap_enter(a.handle));
+		evmap_leave(a.handle);
+	} else {
+		evmap_reader_free(a.handle);
+	}
+	evt_event_set(&a.taken);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_true(a.memb_section);
+	assert_int_equal(a.try_inside, -EDEADLK);
+	if (how == TAKE_BY_USE)
+		evmap_reader_free(a.handle);
+	evt_event_destroy(&a.handed);
+	evt_event_destroy(&a.taken);
+	evmap_reader_free(r);
+	evmap_writer_free(a.w);
+}
+
+static void test_thread_whose_handle_was_freed_elsewhere_can_register(
+	void **state)
+{
+	(void)state;
+	run_taken_away(TAKE_BY_FREE);
+}
+
+static void test_thread_whose_handle_moved_away_can_register(void **state)
+{
+	(void)state;
+	run_taken_away(TAKE_BY_USE);
+}
+
 static void *writer_then_register(void *arg)
 {
 	evmap_writer *w;
@@ -382,14 +468,10 @@ static void test_fork_while_another_thread_holds_a_handle(void **state)
 	evt_event_init(&h.done);
 	assert_int_equal(pthread_create(&t, NULL, hold_handle, &h), 0);
 	evt_event_wait(&h.ready);
-	/* the rule the header states: liburcu's call_rcu fork hooks */
-	call_rcu_before_fork_memb();
+	/* the header's rule: no hook to call */
 	pid = fork();
-	if (pid == 0) {
-		call_rcu_after_fork_child_memb();
+	if (pid == 0)
 		_exit(child_uses_map(w, r));
-	}
-	call_rcu_after_fork_parent_memb();
 	assert_true(pid > 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
@@ -398,6 +480,101 @@ static void test_fork_while_another_thread_holds_a_handle(void **state)
 	assert_int_equal(pthread_join(t, NULL), 0);
 	evt_event_destroy(&h.ready);
 	evt_event_destroy(&h.done);
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+}
+
+/* fork() while another thread is inside a section of one map, after the
+ * parent's call_rcu thread ran: in the child, liburcu-bp must not wait for
+ * the thread that does not exist there (destruction of other maps returns),
+ * and call_rcu must run deferred destructions again. */
+struct inside_holder {
+	evmap_reader *r;
+	struct evt_event inside, done;
+};
+
+static void *hold_section(void *arg)
+{
+	struct inside_holder *h = arg;
+
+	evmap_enter(h->r);
+	evt_event_set(&h->inside);
+	evt_event_wait(&h->done);
+	evmap_leave(h->r);
+	return NULL;
+}
+
+static int counted_frees;
+
+static void count_free(void *item, void *ctx)
+{
+	(void)item;
+	(void)ctx;
+	counted_frees++;
+}
+
+/* A map of one counted value, destroyed inside a section of its own
+ * handle (deferred to call_rcu) or outside (a grace period). */
+static int destroy_counted_map(bool deferred)
+{
+	evmap_type counted = evmap_type_u64;
+	evmap_writer *w;
+	evmap_reader *r;
+	int before = counted_frees;
+
+	counted.free = count_free;
+	if (evmap_new(&evmap_type_u64, &counted, NULL, &w, &r) != 0 ||
+	    evmap_insert(w, EVT_U64(1), EVT_U64(1)) != 0 ||
+	    evmap_refresh(w) != 0 || !evmap_contains_key(r, EVT_U64(1)))
+		return 1;
+	if (deferred) {
+		evmap_enter(r);
+		evmap_writer_free(w);
+		evmap_leave(r);
+		if (evmap_wait_deferred() != 0)
+			return 2;
+	} else {
+		evmap_writer_free(w);
+	}
+	evmap_reader_free(r);
+	return counted_frees == before + 1 ? 0 : 3;
+}
+
+static void test_fork_while_another_thread_is_inside_a_section(void **state)
+{
+	struct inside_holder h;
+	evmap_writer *w;
+	evmap_reader *r;
+	pthread_t t;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	/* the parent's call_rcu thread exists from here on */
+	assert_int_equal(destroy_counted_map(true), 0);
+	evt_new_u64_map(&w, &r);
+	assert_int_equal(evmap_refresh(w), 0);
+	h.r = evmap_reader_clone(r);
+	evt_event_init(&h.inside);
+	evt_event_init(&h.done);
+	assert_int_equal(pthread_create(&t, NULL, hold_section, &h), 0);
+	evt_event_wait(&h.inside);
+	pid = fork();
+	if (pid == 0) {
+		int rc = destroy_counted_map(false);
+
+		_exit(rc ? rc : destroy_counted_map(true));
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	evt_event_set(&h.done);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	evt_event_destroy(&h.inside);
+	evt_event_destroy(&h.done);
+	evmap_reader_free(h.r);
+	assert_int_equal(destroy_counted_map(false), 0);
 	evmap_reader_free(r);
 	evmap_writer_free(w);
 }
@@ -413,7 +590,13 @@ int main(void)
 		cmocka_unit_test(
 			test_thread_unregistered_by_application_is_protected_again),
 		cmocka_unit_test(test_writer_thread_can_register_afterwards),
+		cmocka_unit_test(
+			test_thread_whose_handle_was_freed_elsewhere_can_register),
+		cmocka_unit_test(
+			test_thread_whose_handle_moved_away_can_register),
 		cmocka_unit_test(test_fork_while_another_thread_holds_a_handle),
+		cmocka_unit_test(
+			test_fork_while_another_thread_is_inside_a_section),
 	};
 
 	return cmocka_run_group_tests_name("api guards", tests, NULL, NULL);

@@ -9,7 +9,6 @@
  */
 #include "test_util.h"
 
-#include <urcu/urcu-memb.h>
 
 static bool keep_all(const void *value, void *ctx)
 {
@@ -216,13 +215,6 @@ static void test_leave_without_enter_is_noop(void **state)
 	evmap_writer_free(w);
 }
 
-/* The map is freed from liburcu's call_rcu thread: wait for its callbacks
- * (what an application does before dlclose or exit, as liburcu asks). */
-static void wait_for_deferred_frees(void)
-{
-	urcu_memb_barrier();
-}
-
 static void test_writer_free_inside_own_section(void **state)
 {
 	evmap_writer *w;
@@ -255,18 +247,62 @@ static void test_writer_free_inside_own_section(void **state)
 	assert_false(evt_ct_is_freed(value));
 	assert_ptr_equal(evmap_enter(r), v); /* nested: the same view */
 	evmap_leave(r);
+	/* waiting for it here would wait for this very section */
+	assert_int_equal(evmap_wait_deferred(), -EDEADLK);
+	assert_false(evt_ct_is_freed(value));
 	evmap_leave(r);
-	/* the map is freed later, every item once */
-	wait_for_deferred_frees();
+	/* the map is freed later, every item once: by the time the wait
+	 * returns (what an application does before dlclose or exit) */
+	assert_int_equal(evmap_wait_deferred(), 0);
+	assert_true(evt_ct_is_freed(value));
 	evmap_reader_free(r2);
 	evmap_reader_free(r);
 	evt_ct_assert_clean();
+}
+
+/* A value type whose free waits for deferred destructions: from the
+ * call_rcu thread, inside one, that would wait for itself. */
+static int wait_from_free = 1;
+static int frees_seen;
+
+static void free_and_wait(void *item, void *ctx)
+{
+	(void)item;
+	(void)ctx;
+	wait_from_free = evmap_wait_deferred();
+	frees_seen++;
+}
+
+static void test_wait_deferred_from_a_deferred_free_is_busy(void **state)
+{
+	evmap_type waiting_type = evmap_type_u64;
+	evmap_writer *w;
+	evmap_reader *r;
+
+	(void)state;
+	waiting_type.free = free_and_wait;
+	assert_int_equal(evmap_new(&evmap_type_u64, &waiting_type, NULL, &w,
+				   &r),
+			 0);
+	assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(2)), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_non_null(evmap_enter(r));
+	evmap_writer_free(w); /* deferred */
+	evmap_leave(r);
+	assert_int_equal(evmap_wait_deferred(), 0);
+	assert_int_equal(frees_seen, 1);
+	assert_int_equal(wait_from_free, -EBUSY);
+	/* with nothing deferred, outside any section */
+	assert_int_equal(evmap_wait_deferred(), 0);
+	evmap_reader_free(r);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_null_writer_is_einval),
+		cmocka_unit_test(
+			test_wait_deferred_from_a_deferred_free_is_busy),
 		cmocka_unit_test(test_null_reader_is_neutral),
 		cmocka_unit_test(test_null_view_and_values_are_neutral),
 		cmocka_unit_test(test_null_callbacks_are_einval),

@@ -5,7 +5,7 @@
  * callback, evmap_get_first, and a handle moving between threads between
  * sections.
  */
-#include <urcu/urcu-memb.h>
+#include <urcu/urcu-bp.h>
 
 #include "test_util.h"
 
@@ -345,18 +345,18 @@ static void test_get_first_restores_rcu_nesting(void **state)
 	assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(7)), 0);
 	assert_int_equal(evmap_refresh(w), 0);
 	assert_int_equal(evmap_get_first(r, EVT_U64(1), &value), 1);
-	assert_false(urcu_memb_read_ongoing());
+	assert_false(urcu_bp_read_ongoing());
 	assert_non_null(evmap_enter(other));
-	assert_true(urcu_memb_read_ongoing());
+	assert_true(urcu_bp_read_ongoing());
 	assert_int_equal(evmap_get_first(r, EVT_U64(1), &value), 1);
 	assert_int_equal(EVT_NUM(value), 7);
-	assert_true(urcu_memb_read_ongoing());
+	assert_true(urcu_bp_read_ongoing());
 	assert_int_equal(evmap_get_first(r, EVT_U64(2), &value), 0);
-	assert_true(urcu_memb_read_ongoing());
+	assert_true(urcu_bp_read_ongoing());
 	evmap_leave(other);
-	assert_false(urcu_memb_read_ongoing());
+	assert_false(urcu_bp_read_ongoing());
 	assert_int_equal(evmap_get_first(r, EVT_U64(1), &value), 1);
-	assert_false(urcu_memb_read_ongoing());
+	assert_false(urcu_bp_read_ongoing());
 	/* the writer's wait sees both handles outside */
 	assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(8)), 0);
 	assert_int_equal(evmap_try_refresh(w), 0);

@@ -48,5 +48,5 @@ mv "$gen/evmap-version.h.tmp" "$gen/evmap-version.h"
     -D_GNU_SOURCE -D_LGPL_SOURCE -Wall -Wextra -Wno-unused-parameter -Werror \
     -I "$root/include" -I "$src" -I "$gen" \
     "$src"/*.c "$root/tests/fuzz/fuzz_ops.c" \
-    -o "$out" -lurcu-memb -lurcu-common -lpthread
+    -o "$out" -lurcu-bp -lurcu-common -lpthread
 echo "built $out"
