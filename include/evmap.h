@@ -11,9 +11,11 @@
  *
  * Conventions:
  *  - Functions that can fail return int: 0 on success or a negative errno
- *    value (-EINVAL bad argument, -ENOMEM out of memory, -EDEADLK refresh
- *    inside the caller's own read section, -EAGAIN try_refresh would wait,
- *    -EBUSY a writer call made from inside a callback of the same map).
+ *    value (-EINVAL bad argument, -ENOMEM out of memory, -EDEADLK a call
+ *    that would wait for readers made inside the caller's own read
+ *    section, -EAGAIN try_refresh would wait, -EBUSY a writer call made
+ *    from inside a callback of the same map, or evmap_wait_deferred()
+ *    from inside a deferred destruction's callback).
  *    A failed call has no effect: nothing is half applied, nothing leaks.
  *  - The library never prints, never aborts on bad input, never exits.
  *  - Functions given a NULL handle return -EINVAL, or the neutral result
@@ -143,18 +145,30 @@
  *    may register and unregister its threads with it in any order
  *    relative to libevmap use: libevmap never registers a thread with
  *    memb. An application that uses the bp flavor itself shares bp's
- *    registry with libevmap, which bp allows.
+ *    registry with libevmap, which bp allows, but must not call bp's fork
+ *    hooks (urcu_bp_before_fork() and the rest, or call_rcu's for bp):
+ *    libevmap's fork handlers run them already, and a second call waits
+ *    for ever.
+ *  - Reader handles are not used from thread-specific-data destructors
+ *    (pthread_key_create(), tss_create()): liburcu-bp's own destructor may
+ *    have dropped the thread's registration by then. Code that runs before
+ *    a thread ends, C++ thread_local destructors included, may use them.
  *  - Maps are independent: a reader inside one map's section never delays
- *    another map's refresh (only evmap_writer_free() waits for a liburcu
- *    grace period, which every reader section of every map takes part in).
+ *    another map's refresh or destruction (only a destruction deferred by
+ *    evmap_writer_free() inside the caller's own section, and
+ *    evmap_wait_deferred(), wait for a liburcu grace period, which every
+ *    reader section of every map takes part in).
  *  - fork() without exec(): nothing to do. The library's own fork
  *    handlers (pthread_atfork()) run liburcu-bp's fork hooks and its
  *    call_rcu fork hooks. The child may use every map, with the handles
  *    that belonged to its own thread; handles of other threads are dead in
  *    the child: free them, never use them. A handle of another thread that
  *    was inside a section at the fork makes every refresh of its map in the
- *    child wait for ever (try_refresh: -EAGAIN). fork() from inside a
- *    callback that runs on liburcu's call_rcu thread (a deferred
+ *    child wait for ever (try_refresh: -EAGAIN). A thread that forks
+ *    inside its own read section (a type's hash or equal called by a
+ *    lookup included) skips liburcu's hooks, which would wait for that
+ *    very section: its child may only exec() or _exit(). fork() from
+ *    inside a callback that runs on liburcu's call_rcu thread (a deferred
  *    destruction's free or meta_free) deadlocks.
  */
 #ifndef EVMAP_H
@@ -351,8 +365,10 @@ EVMAP_EXPORT int evmap_new(const evmap_type *key_type,
  * call_rcu thread, once no reader can see it. That deferred destruction
  * still calls the types' free and the meta_free: keep the types (and
  * their ctx) alive until evmap_wait_deferred() has returned, which waits
- * for it, and call that before dlclose() or exit if nothing is to leak. Waiting for readers is a liburcu grace period: unlike refresh, it
- * also waits for readers of other maps that are inside a section.
+ * for it, and call that before dlclose() or exit if nothing is to leak.
+ * Outside a section it waits, like refresh, for this map's reader handles
+ * only (since 0.3.0; a liburcu grace period before, which also waited for
+ * the readers of every other map).
  * Context: the writer's thread; outside a read section (see above for
  *          inside). From inside a callback of this map: ignored.
  */
@@ -367,10 +383,13 @@ EVMAP_EXPORT void evmap_writer_free(evmap_writer *w);
  * deferred before the call has finished: the types' free and the
  * meta_free it calls have returned. Call it before the types (or their
  * ctx) go, before dlclose() of code they live in, and before exit if
- * nothing is to leak. With nothing deferred it returns soon, on any map
- * of any state.
- * Context: any thread, outside its own read sections; it may wait for
- *          readers of every map to leave their sections.
+ * nothing is to leak. It waits for liburcu's call_rcu threads to reach
+ * their callbacks queued so far, which takes a grace period (readers of
+ * every map leave their sections) once such a thread exists, even with
+ * nothing deferred.
+ * Context: any thread, outside its own read sections, and not from
+ *          inside a call_rcu callback of the application's own (that one
+ *          would wait for itself).
  * Return:  0.
  * Errors:  -EDEADLK inside the calling thread's own read section (the
  *          destructions wait for it to end); -EBUSY from inside a callback

@@ -16,10 +16,13 @@
  *
  * Why a stale binding cannot be used: a binding's owner is cleared (under
  * bind_lock) by the owner thread's exit destructor, before the thread's
- * identity can be reused by a new thread; so a handle whose owner equals
- * the caller's identity was bound by the caller itself, and its reader
- * record is the caller's, which bp keeps at one address for the thread's
- * whole life.
+ * identity can be reused by a new thread, and in a fork child for every
+ * thread but the forking one; so a handle whose owner equals the caller's
+ * identity was bound by the caller itself, and its reader record is the
+ * caller's, which bp keeps at one address until its own thread-exit
+ * destructor. That one runs before libevmap's (bp's pthread key is
+ * older), so a handle used from an application's pthread key destructor
+ * could find a freed record: the header rules that out.
  *
  * fork(): the library's own fork handlers (pthread_atfork, installed when
  * the library is loaded) pause liburcu-bp's call_rcu threads and take
@@ -47,9 +50,12 @@ char evmap__tsan_grace_token;
 struct evmap__rcu_thread {
 	struct evmap__rcu_binding *bindings;
 	unsigned long *ctr; /* its liburcu-bp counter (rcu_counter_of) */
+	struct evmap__rcu_thread *prev, *next; /* all_threads */
 };
 
 static pthread_mutex_t bind_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Every thread's record, under bind_lock (the fork child drops the others). */
+static struct evmap__rcu_thread *all_threads;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t thread_key;
 static int key_error;
@@ -72,9 +78,31 @@ static void detach_binding(struct evmap__rcu_binding *b)
 	__atomic_store_n(&b->owner, 0, __ATOMIC_RELAXED);
 }
 
+static void link_thread(struct evmap__rcu_thread *t)
+{
+	t->prev = NULL;
+	t->next = all_threads;
+	if (t->next)
+		t->next->prev = t;
+	all_threads = t;
+}
+
+static void unlink_thread(struct evmap__rcu_thread *t)
+{
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		all_threads = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+}
+
 /* The calling thread has no binding left: free its record. */
 static void release_thread(struct evmap__rcu_thread *t)
 {
+	pthread_mutex_lock(&bind_lock);
+	unlink_thread(t);
+	pthread_mutex_unlock(&bind_lock);
 	pthread_setspecific(thread_key, NULL);
 	current_thread = NULL;
 	evmap__free(t);
@@ -104,27 +132,55 @@ static void thread_exit(void *arg)
  *      about to take bind_lock (freeing another handle), so bind_lock
  *      must still be free;
  *   3. bind_lock: its holders never wait for anything.
- * Given back in the reverse order.
+ * Given back in the reverse order. A thread that forks inside its own
+ * read section cannot take 1 and 2: the call_rcu thread may be waiting
+ * for a grace period, and a synchronize_rcu holding bp's lock for a
+ * section, that this very thread holds. It takes only bind_lock, and the
+ * child must only exec or _exit (header: thread rules).
  */
+static __thread bool fork_took_liburcu_locks;
+
 static void before_fork(void)
 {
-	urcu_bp_call_rcu_before_fork();
-	urcu_bp_before_fork();
+	fork_took_liburcu_locks = !evmap__rcu_in_section();
+	if (fork_took_liburcu_locks) {
+		urcu_bp_call_rcu_before_fork();
+		urcu_bp_before_fork();
+	}
 	pthread_mutex_lock(&bind_lock);
 }
 
 static void after_fork_in_parent(void)
 {
 	pthread_mutex_unlock(&bind_lock);
-	urcu_bp_after_fork_parent();
-	urcu_bp_call_rcu_after_fork_parent();
+	if (fork_took_liburcu_locks) {
+		urcu_bp_after_fork_parent();
+		urcu_bp_call_rcu_after_fork_parent();
+	}
 }
 
+/* In the child only the forking thread exists: the other threads' records
+ * go, and their bindings with them, so that no handle of theirs is taken
+ * for one of a new thread that happens to get a dead thread's identity
+ * (glibc reuses thread stacks, hence thread pointers). */
 static void after_fork_in_child(void)
 {
+	struct evmap__rcu_thread *t = all_threads, *next;
+
+	for (; t; t = next) {
+		next = t->next;
+		if (t == current_thread)
+			continue;
+		while (t->bindings)
+			detach_binding(t->bindings);
+		unlink_thread(t);
+		evmap__free(t);
+	}
 	pthread_mutex_unlock(&bind_lock);
-	urcu_bp_after_fork_child();
-	urcu_bp_call_rcu_after_fork_child();
+	if (fork_took_liburcu_locks) {
+		urcu_bp_after_fork_child();
+		urcu_bp_call_rcu_after_fork_child();
+	}
 }
 
 /* At load, before any thread of the application can fork with a handle
@@ -174,6 +230,9 @@ static struct evmap__rcu_thread *this_thread(void)
 	}
 	urcu_bp_register_thread(); /* if not yet (bp aborts without memory) */
 	t->ctr = rcu_counter_of(URCU_TLS(urcu_bp_reader));
+	pthread_mutex_lock(&bind_lock);
+	link_thread(t);
+	pthread_mutex_unlock(&bind_lock);
 	current_thread = t;
 	return t;
 }

@@ -98,9 +98,26 @@
  * Several handles on one thread each have their own word. A handle freed
  * while the writer may look at it is only marked freed here; the writer
  * frees its memory (only the writer unlinks handles, so no one else can
- * hold a pointer to it). Destruction does not use these rules: the writer
- * unpublishes the map and waits for liburcu's grace period, as every
- * section is also a liburcu read section.
+ * hold a pointer to it).
+ *
+ * Destruction
+ * -----------
+ * evmap_writer_free() stores the destroyed word in shared->published
+ * (release), then waits with these same rules for EVMAP__GENERATION_NEVER,
+ * a generation no word ever announces: rule A never applies, so every
+ * handle is waited for until it is outside and parked (B) or still outside
+ * after a barrier that followed the destroyed word (C). The arguments of
+ * B and C hold as they are with "the publication" read as the destroyed
+ * word: a section whose step 4 comes after it sees the destroyed word and
+ * returns no view (evmap__section_announce), so it touches nothing of the
+ * copies, and every section that could have loaded a view had ended (its
+ * loads ordered by the release of step 6, read with acquire). Then no
+ * handle of this map can be reading its memory, and the writer frees it
+ * without a liburcu grace period, which would also wait for the readers of
+ * every other map (and, in bp, polls a reader still inside every 10 ms).
+ * Only a writer that destroys inside its own read section (it cannot wait
+ * for itself) defers to liburcu's call_rcu, and a failed barrier falls
+ * back to synchronize_rcu: every section is also a liburcu read section.
  *
  * The list
  * --------

@@ -157,6 +157,11 @@ void evmap__registry_add(struct evmap__shared *s, evmap_reader *r);
  * one of @r's sections). The writer frees it later if it may still look at
  * it. Drops @r's reference on the map's shell. */
 void evmap__registry_free(evmap_reader *r);
+/* A generation no handle ever announces (the destroyed word is not one):
+ * evmap__registry_wait() for it waits until no handle can be inside any
+ * copy. */
+#define EVMAP__GENERATION_NEVER UINT64_MAX
+
 /* Writer: no handle may be inside a copy that was unpublished when
  * generation @gen was published. 0, or -EAGAIN if one may be and @may_wait
  * is false. */

@@ -549,14 +549,22 @@ EVMAP_EXPORT void evmap_writer_free(evmap_writer *w)
 	 * cannot be ordered both ways). */
 	__atomic_store_n(&w->shared->published, EVMAP__PUBLISHED_DESTROYED,
 			 __ATOMIC_RELEASE);
-	evmap__registry_close(w->shared);
 	if (in_section) {
-		/* Waiting here would wait for ourselves. If even the deferral
-		 * cannot be allocated, leaking is the only safe choice. */
+		evmap__registry_close(w->shared);
+		/* Waiting here would wait for ourselves: a liburcu grace
+		 * period (every section is also one of liburcu's) on the
+		 * call_rcu thread. If even the deferral cannot be allocated,
+		 * leaking is the only safe choice. */
 		(void)evmap__rcu_defer(destroy_deferred, w);
 		return;
 	}
-	evmap__rcu_synchronize();
+	/* This map's handles only, as refresh waits (registry.c,
+	 * "Destruction"): no generation is announced after the destroyed
+	 * word, so each handle is waited for until it is seen outside with
+	 * the proof of rule B or C. */
+	(void)evmap__registry_wait(w->shared, EVMAP__GENERATION_NEVER, true,
+				   &w->wait_stats);
+	evmap__registry_close(w->shared);
 	destroy_now(w);
 }
 

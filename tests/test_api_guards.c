@@ -19,15 +19,21 @@
  *  - fork() while another thread holds a reader handle: the child can
  *    refresh, read and free the map; while another thread is inside a
  *    section: the child can destroy other maps, directly and deferred,
- *    with no liburcu hook called by the application.
+ *    with no liburcu hook called by the application; inside the forking
+ *    thread's own section while a grace period waits for it: no deadlock.
  */
 #include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "test_util.h"
 
 #include <urcu/urcu-memb.h>
+/* liburcu-bp's grace-period counter only (its map header would clash with
+ * memb's): the fork test below watches a grace period begin */
+#include <urcu/static/urcu-bp.h>
 
 #include "alloc.h"
 
@@ -540,6 +546,22 @@ static int destroy_counted_map(bool deferred)
 	return counted_frees == before + 1 ? 0 : 3;
 }
 
+/* In the child: a new thread, which glibc likely starts on the dead
+ * holder's cached stack (so with its thread pointer, libevmap's thread
+ * identity), frees the dead handle that was inside a section, then
+ * destroys maps. */
+static void *child_thread(void *arg)
+{
+	struct inside_holder *h = arg;
+	int rc;
+
+	evmap_reader_free(h->r);
+	rc = destroy_counted_map(false);
+	if (rc == 0)
+		rc = destroy_counted_map(true);
+	return (void *)(intptr_t)rc;
+}
+
 static void test_fork_while_another_thread_is_inside_a_section(void **state)
 {
 	struct inside_holder h;
@@ -561,9 +583,13 @@ static void test_fork_while_another_thread_is_inside_a_section(void **state)
 	evt_event_wait(&h.inside);
 	pid = fork();
 	if (pid == 0) {
-		int rc = destroy_counted_map(false);
+		pthread_t ct;
+		void *rc = (void *)(intptr_t)9;
 
-		_exit(rc ? rc : destroy_counted_map(true));
+		if (pthread_create(&ct, NULL, child_thread, &h) != 0 ||
+		    pthread_join(ct, &rc) != 0)
+			_exit(9);
+		_exit((int)(intptr_t)rc);
 	}
 	assert_true(pid > 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -575,6 +601,65 @@ static void test_fork_while_another_thread_is_inside_a_section(void **state)
 	evt_event_destroy(&h.done);
 	evmap_reader_free(h.r);
 	assert_int_equal(destroy_counted_map(false), 0);
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+}
+
+/* fork() inside the forking thread's own section while a grace period
+ * waits for that section: liburcu's fork hooks would wait for it for ever
+ * (the call_rcu thread cannot pause in the middle of its grace period, and
+ * holds bp's grace-period lock), so the library skips them there, and the
+ * child may exit. The grace period is that of a destruction deferred by
+ * another thread; it is seen waiting when bp's global counter has flipped
+ * phase: bp flips it once every reader was seen, and then waits for the
+ * readers of the old phase, this thread among them. */
+static void *destroy_a_map_deferred(void *arg)
+{
+	evmap_writer *w;
+	evmap_reader *r;
+
+	(void)arg;
+	if (evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w, &r) != 0)
+		return NULL;
+	evmap_enter(r);
+	evmap_writer_free(w); /* to call_rcu: waits for the main thread */
+	evmap_leave(r);
+	evmap_reader_free(r);
+	return arg;
+}
+
+static void test_fork_inside_own_section_during_a_grace_period(void **state)
+{
+	unsigned long phase;
+	evmap_writer *w;
+	evmap_reader *r;
+	void *ret = NULL;
+	int token, status;
+	pthread_t t;
+	pid_t pid;
+
+	(void)state;
+	evt_new_u64_map(&w, &r);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_non_null(evmap_enter(r));
+	phase = __atomic_load_n(&urcu_bp_gp.ctr, __ATOMIC_ACQUIRE) &
+		URCU_BP_GP_CTR_PHASE;
+	assert_int_equal(
+		pthread_create(&t, NULL, destroy_a_map_deferred, &token), 0);
+	while ((__atomic_load_n(&urcu_bp_gp.ctr, __ATOMIC_ACQUIRE) &
+		URCU_BP_GP_CTR_PHASE) == phase)
+		sched_yield();
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	evmap_leave(r); /* the grace period ends */
+	assert_int_equal(pthread_join(t, &ret), 0);
+	assert_ptr_equal(ret, &token);
+	assert_int_equal(evmap_wait_deferred(), 0);
 	evmap_reader_free(r);
 	evmap_writer_free(w);
 }
@@ -597,6 +682,8 @@ int main(void)
 		cmocka_unit_test(test_fork_while_another_thread_holds_a_handle),
 		cmocka_unit_test(
 			test_fork_while_another_thread_is_inside_a_section),
+		cmocka_unit_test(
+			test_fork_inside_own_section_during_a_grace_period),
 	};
 
 	return cmocka_run_group_tests_name("api guards", tests, NULL, NULL);

@@ -4,7 +4,9 @@
  * (src/registry.c): each way a handle is found clear (announced, parked,
  * proven by a barrier) and the wait for a handle inside the old copy,
  * made to happen deterministically; two maps that do not wait for each
- * other's readers; then a stress run: one writer that refreshes after
+ * other's readers, at refresh and at destruction; destruction waiting for
+ * a handle inside; a fork child that forgets other threads' bindings;
+ * then a stress run: one writer that refreshes after
  * every write, more reader threads than cores, idle handles, a handle
  * parked and un-parked again and again, and handles handed from thread to
  * thread. Readers check at every section that the copy does not change
@@ -19,6 +21,8 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "test_util.h"
 
@@ -289,6 +293,121 @@ static void test_maps_do_not_wait_for_each_other(void **state)
 	evmap_reader_free(rb);
 	evmap_writer_free(wa);
 	free_map(wb);
+}
+
+/* ---- destruction: this map's handles only ---- */
+
+static void test_destruction_waits_for_handle_inside(void **state)
+{
+	struct held_section h = {0};
+	evmap_writer *w;
+	evmap_reader *r;
+	pthread_t t;
+
+	(void)state;
+	new_map(&w, &r);
+	write_pair(w, 0, 1);
+	assert_int_equal(evmap_refresh(w), 0);
+	h.r = r;
+	assert_int_equal(pthread_create(&t, NULL, hold_section, &h), 0);
+	wait_inside(&h);
+	/* the reader reads the writer's statistics inside its section and
+	 * leaves once the destruction waits for it: freeing the writer
+	 * before would be a use after free (ASan), never waiting a hang */
+	h.w = w;
+	free_map(w);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_true(evmap_is_destroyed(r));
+	evmap_reader_free(r);
+}
+
+static void test_destruction_does_not_wait_for_other_maps(void **state)
+{
+	struct held_section h = {0};
+	evmap_writer *wa, *wb;
+	evmap_reader *ra, *rb;
+	pthread_t t;
+
+	(void)state;
+	new_map(&wa, &ra);
+	new_map(&wb, &rb);
+	write_pair(wa, 0, 1);
+	write_pair(wb, 0, 1);
+	assert_int_equal(evmap_refresh(wa), 0);
+	assert_int_equal(evmap_refresh(wb), 0);
+	/* a reader stays inside map B's section until released */
+	h.r = rb;
+	assert_int_equal(pthread_create(&t, NULL, hold_section, &h), 0);
+	wait_inside(&h);
+	assert_non_null(evmap_enter(ra)); /* map A's handle used, then idle */
+	evmap_leave(ra);
+	evmap_writer_free(wa); /* a liburcu grace period would wait for B's */
+	assert_true(evmap_is_destroyed(ra));
+	__atomic_store_n(&h.release, 1, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	evmap_reader_free(ra);
+	evmap_reader_free(rb);
+	free_map(wb);
+}
+
+/* ---- fork: the child forgets the other threads' bindings ---- */
+
+struct bound_elsewhere {
+	evmap_reader *r;
+	int bound;   /* atomic */
+	int release; /* atomic */
+};
+
+static void *bind_and_wait(void *arg)
+{
+	struct bound_elsewhere *b = arg;
+
+	evmap_enter(b->r);
+	evmap_leave(b->r);
+	__atomic_store_n(&b->bound, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&b->release, __ATOMIC_ACQUIRE))
+		sched_yield();
+	return NULL;
+}
+
+static void test_fork_child_unbinds_other_threads_handles(void **state)
+{
+	struct bound_elsewhere b = {0};
+	evmap_writer *w;
+	evmap_reader *r;
+	pthread_t t;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	new_map(&w, &r);
+	assert_int_equal(evmap_refresh(w), 0);
+	b.r = evmap_reader_clone(r);
+	assert_non_null(b.r);
+	assert_int_equal(pthread_create(&t, NULL, bind_and_wait, &b), 0);
+	while (!__atomic_load_n(&b.bound, __ATOMIC_ACQUIRE))
+		sched_yield();
+	assert_int_not_equal(
+		__atomic_load_n(&b.r->binding.owner, __ATOMIC_RELAXED), 0);
+	pid = fork();
+	if (pid == 0) {
+		/* a new thread of the child may get the dead thread's identity
+		 * (glibc reuses its stack): no binding may still name it */
+		_exit(__atomic_load_n(&b.r->binding.owner, __ATOMIC_RELAXED) ==
+				      0 &&
+			      b.r->binding.thread == NULL
+		      ? 0
+		      : 1);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	__atomic_store_n(&b.release, 1, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	evmap_reader_free(b.r);
+	evmap_reader_free(r);
+	free_map(w);
 }
 
 /* ---- the registry under churn ---- */
@@ -686,6 +805,9 @@ int main(void)
 		cmocka_unit_test(test_idle_handle_parked_by_one_barrier),
 		cmocka_unit_test(test_refresh_waits_for_handle_inside_old_copy),
 		cmocka_unit_test(test_maps_do_not_wait_for_each_other),
+		cmocka_unit_test(test_destruction_waits_for_handle_inside),
+		cmocka_unit_test(test_destruction_does_not_wait_for_other_maps),
+		cmocka_unit_test(test_fork_child_unbinds_other_threads_handles),
 		cmocka_unit_test(test_registry_keeps_live_handles_under_churn),
 		cmocka_unit_test(test_stress_refresh_after_every_write),
 		cmocka_unit_test(test_stress_get_first_refresh_after_every_write),
