@@ -162,9 +162,9 @@
  *    handlers (pthread_atfork()) run liburcu-bp's fork hooks and its
  *    call_rcu fork hooks. The child may use every map, with the handles
  *    that belonged to its own thread; handles of other threads are dead in
- *    the child: free them, never use them. A handle of another thread that
- *    was inside a section at the fork makes every refresh of its map in the
- *    child wait for ever (try_refresh: -EAGAIN). A thread that forks
+ *    the child: free them, never use them. A section that another thread
+ *    had open at the fork ended with it: the child's refreshes and
+ *    destructions do not wait for it. A thread that forks
  *    inside its own read section (a type's hash or equal called by a
  *    lookup included) skips liburcu's hooks, which would wait for that
  *    very section: its child may only exec() or _exit(). fork() from

@@ -42,6 +42,7 @@
 #include <urcu/call-rcu.h>
 
 #include "alloc.h"
+#include "registry.h"
 
 #ifdef EVMAP_TSAN
 char evmap__tsan_grace_token;
@@ -162,7 +163,9 @@ static void after_fork_in_parent(void)
 /* In the child only the forking thread exists: the other threads' records
  * go, and their bindings with them, so that no handle of theirs is taken
  * for one of a new thread that happens to get a dead thread's identity
- * (glibc reuses thread stacks, hence thread pointers). */
+ * (glibc reuses thread stacks, hence thread pointers); a section such a
+ * handle had open ended with its thread, so refresh and destruction in
+ * the child do not wait for it. */
 static void after_fork_in_child(void)
 {
 	struct evmap__rcu_thread *t = all_threads, *next;
@@ -171,8 +174,10 @@ static void after_fork_in_child(void)
 		next = t->next;
 		if (t == current_thread)
 			continue;
-		while (t->bindings)
+		while (t->bindings) {
+			evmap__section_forget_dead(t->bindings);
 			detach_binding(t->bindings);
+		}
 		unlink_thread(t);
 		evmap__free(t);
 	}

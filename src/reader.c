@@ -7,8 +7,9 @@
  * and by a liburcu read-side section: the view named by shared->published
  * at the outermost enter (taken from the handle's cached view, or from
  * shared->copies[] when the generation is new) cannot be changed by the
- * writer until the outermost leave (refresh waits for this map's handles,
- * registry.c), nor freed (destruction waits for a liburcu grace period).
+ * writer until the outermost leave, nor freed (refresh and destruction
+ * wait for this map's handles, registry.c; a deferred destruction for a
+ * liburcu grace period).
  * Readers write only their own handle and their thread's RCU counter.
  */
 #include <errno.h>

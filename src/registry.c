@@ -103,21 +103,23 @@
  * Destruction
  * -----------
  * evmap_writer_free() stores the destroyed word in shared->published
- * (release), then waits with these same rules for EVMAP__GENERATION_NEVER,
- * a generation no word ever announces: rule A never applies, so every
- * handle is waited for until it is outside and parked (B) or still outside
- * after a barrier that followed the destroyed word (C). The arguments of
- * B and C hold as they are with "the publication" read as the destroyed
- * word: a section whose step 4 comes after it sees the destroyed word and
- * returns no view (evmap__section_announce), so it touches nothing of the
- * copies, and every section that could have loaded a view had ended (its
- * loads ordered by the release of step 6, read with acquire). Then no
- * handle of this map can be reading its memory, and the writer frees it
- * without a liburcu grace period, which would also wait for the readers of
- * every other map (and, in bp, polls a reader still inside every 10 ms).
- * Only a writer that destroys inside its own read section (it cannot wait
- * for itself) defers to liburcu's call_rcu, and a failed barrier falls
- * back to synchronize_rcu: every section is also a liburcu read section.
+ * (release), then waits with these same rules for
+ * EVMAP__GENERATION_DESTROYED, the generation that a section announces
+ * (release, step 5) when its step 4 loads the destroyed word. Such a
+ * section returns no view and touches nothing of the copies, and so does
+ * every later section of the handle (the destroyed word is final), so
+ * rule A holds as it is: its earlier sections' loads were done before
+ * that store. A handle that never enters again must be seen outside and
+ * parked (B) or still outside after a barrier that followed the
+ * destroyed word (C); B and C hold with "the publication" read as the
+ * destroyed word. A handle inside a section that began before is waited
+ * for. Then no handle of this map can be reading its memory, and the
+ * writer frees it without a liburcu grace period, which would also wait
+ * for the readers of every other map (and, in bp, polls a reader still
+ * inside every 10 ms). Only a writer that destroys inside its own read
+ * section (it cannot wait for itself) defers to liburcu's call_rcu, and a
+ * failed barrier falls back to synchronize_rcu: every section is also a
+ * liburcu read section.
  *
  * The list
  * --------
@@ -175,15 +177,34 @@ void evmap__section_unpark(evmap_reader *r, uint64_t inside_word)
 	__atomic_store_n(&r->parked, 0, __ATOMIC_RELAXED);
 }
 
+void evmap__section_forget_dead(struct evmap__rcu_binding *b)
+{
+	evmap_reader *r = caa_container_of(b, evmap_reader, binding);
+
+	r->depth = 0;
+	__atomic_store_n(&r->section,
+			 __atomic_load_n(&r->section, __ATOMIC_RELAXED) &
+				 ~EVMAP__SECTION_INSIDE,
+			 __ATOMIC_RELAXED);
+}
+
 const struct evmap_view *evmap__section_announce(evmap_reader *r,
 						 uint64_t published)
 {
-	if (published == EVMAP__PUBLISHED_NONE ||
-	    published == EVMAP__PUBLISHED_DESTROYED) {
-		/* Nothing to announce. r->view no longer matches the word's
-		 * generation, but that generation is never published again
-		 * (destroyed is final), so the cache is never used again. */
+	if (published == EVMAP__PUBLISHED_DESTROYED) {
+		/* Announce the destruction (rule A for the writer's last
+		 * wait: this section, and every later one, touches nothing
+		 * of the copies). The cache never matches again: the
+		 * destroyed word is final and never equals this word. */
+		__atomic_store_n(&r->section,
+				 (EVMAP__GENERATION_DESTROYED << 1) |
+					 EVMAP__SECTION_INSIDE,
+				 __ATOMIC_RELEASE);
 		r->view = NULL;
+		return NULL;
+	}
+	if (published == EVMAP__PUBLISHED_NONE) {
+		r->view = NULL; /* nothing to announce yet */
 		return NULL;
 	}
 	__atomic_store_n(&r->section, published | EVMAP__SECTION_INSIDE,

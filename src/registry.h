@@ -133,6 +133,11 @@ static inline void evmap__section_end(evmap_reader *r)
 	evmap__rcu_read_unlock(&r->binding);
 }
 
+/* In a fork child, for a handle bound to a thread that does not exist
+ * there: its section, if one was open, ends with that thread (so that
+ * the writer does not wait for it). Only with no other thread running. */
+void evmap__section_forget_dead(struct evmap__rcu_binding *b);
+
 /* What refresh's wait did, for tests and benchmarks (one per writer). */
 struct evmap__wait_stats {
 	uint64_t waits;     /* waits for the readers of one unpublished copy */
@@ -157,10 +162,11 @@ void evmap__registry_add(struct evmap__shared *s, evmap_reader *r);
  * one of @r's sections). The writer frees it later if it may still look at
  * it. Drops @r's reference on the map's shell. */
 void evmap__registry_free(evmap_reader *r);
-/* A generation no handle ever announces (the destroyed word is not one):
- * evmap__registry_wait() for it waits until no handle can be inside any
- * copy. */
-#define EVMAP__GENERATION_NEVER UINT64_MAX
+/* The generation a section announces when it finds the map destroyed
+ * (the largest a section word can hold; refresh never gets near it):
+ * evmap__registry_wait() for it waits until every handle is outside or
+ * has seen the destroyed word, so that none can be inside any copy. */
+#define EVMAP__GENERATION_DESTROYED (UINT64_MAX >> 1)
 
 /* Writer: no handle may be inside a copy that was unpublished when
  * generation @gen was published. 0, or -EAGAIN if one may be and @may_wait

@@ -6,7 +6,8 @@
  * Writes are logged (oplog.c: the log, its cursors, and each op's two
  * applications). The standby may be changed only once no reader handle of
  * the map can still be inside it (evmap__registry_wait, registry.c);
- * destruction waits for a liburcu grace period.
+ * destruction waits the same way for every handle to be out of both
+ * copies (a liburcu grace period only when deferred).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -559,11 +560,9 @@ EVMAP_EXPORT void evmap_writer_free(evmap_writer *w)
 		return;
 	}
 	/* This map's handles only, as refresh waits (registry.c,
-	 * "Destruction"): no generation is announced after the destroyed
-	 * word, so each handle is waited for until it is seen outside with
-	 * the proof of rule B or C. */
-	(void)evmap__registry_wait(w->shared, EVMAP__GENERATION_NEVER, true,
-				   &w->wait_stats);
+	 * "Destruction"). */
+	(void)evmap__registry_wait(w->shared, EVMAP__GENERATION_DESTROYED,
+				   true, &w->wait_stats);
 	evmap__registry_close(w->shared);
 	destroy_now(w);
 }

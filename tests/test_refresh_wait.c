@@ -350,12 +350,64 @@ static void test_destruction_does_not_wait_for_other_maps(void **state)
 	free_map(wb);
 }
 
+/* A reader that re-enters at once, with long sections and short gaps:
+ * the writer seldom sees it outside, and almost never still outside after
+ * a barrier. Its first section after the destroyed word announces that it
+ * saw it, which clears it. */
+struct busy_reader {
+	evmap_reader *r;
+	int entered; /* atomic: sections begun */
+	int stop;    /* atomic */
+	uint64_t nulls;
+};
+
+static void *reenter_without_pause(void *arg)
+{
+	struct busy_reader *b = arg;
+	volatile unsigned long spin;
+
+	while (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE)) {
+		if (!evmap_enter(b->r))
+			b->nulls++;
+		__atomic_add_fetch(&b->entered, 1, __ATOMIC_RELEASE);
+		for (spin = 0; spin < 20000; spin++)
+			;
+		evmap_leave(b->r);
+	}
+	return NULL;
+}
+
+static void test_destruction_ends_under_a_reader_that_reenters(void **state)
+{
+	struct busy_reader b = {0};
+	evmap_writer *w;
+	evmap_reader *r;
+	pthread_t t;
+
+	(void)state;
+	new_map(&w, &r);
+	write_pair(w, 0, 1);
+	assert_int_equal(evmap_refresh(w), 0);
+	b.r = evmap_reader_clone(r);
+	assert_non_null(b.r);
+	assert_int_equal(pthread_create(&t, NULL, reenter_without_pause, &b), 0);
+	while (__atomic_load_n(&b.entered, __ATOMIC_ACQUIRE) < 2)
+		sched_yield();
+	free_map(w); /* returns: the reader announced the destruction */
+	__atomic_store_n(&b.stop, 1, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_true(evmap_is_destroyed(b.r));
+	evmap_reader_free(b.r);
+	evmap_reader_free(r);
+}
+
 /* ---- fork: the child forgets the other threads' bindings ---- */
 
 struct bound_elsewhere {
-	evmap_reader *r;
-	int bound;   /* atomic */
-	int release; /* atomic */
+	evmap_reader *r;      /* bound, outside */
+	evmap_reader *inside; /* bound, inside a section at the fork */
+	int bound;            /* atomic */
+	int release;          /* atomic */
 };
 
 static void *bind_and_wait(void *arg)
@@ -364,10 +416,28 @@ static void *bind_and_wait(void *arg)
 
 	evmap_enter(b->r);
 	evmap_leave(b->r);
+	evmap_enter(b->inside);
 	__atomic_store_n(&b->bound, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&b->release, __ATOMIC_ACQUIRE))
 		sched_yield();
+	evmap_leave(b->inside);
 	return NULL;
+}
+
+/* The child: the dead thread's bindings are gone, and its open section
+ * does not hold up its map's refreshes or destruction. */
+static int child_after_fork(struct bound_elsewhere *b, evmap_writer *w)
+{
+	if (__atomic_load_n(&b->r->binding.owner, __ATOMIC_RELAXED) != 0 ||
+	    b->r->binding.thread != NULL || b->inside->binding.thread != NULL)
+		return 1;
+	for (uint64_t i = 0; i < 4; i++) {
+		write_pair(w, 0, 10 + i);
+		if (evmap_try_refresh(w) != 0)
+			return 2;
+	}
+	evmap_writer_free(w);
+	return 0;
 }
 
 static void test_fork_child_unbinds_other_threads_handles(void **state)
@@ -384,6 +454,8 @@ static void test_fork_child_unbinds_other_threads_handles(void **state)
 	assert_int_equal(evmap_refresh(w), 0);
 	b.r = evmap_reader_clone(r);
 	assert_non_null(b.r);
+	b.inside = evmap_reader_clone(r);
+	assert_non_null(b.inside);
 	assert_int_equal(pthread_create(&t, NULL, bind_and_wait, &b), 0);
 	while (!__atomic_load_n(&b.bound, __ATOMIC_ACQUIRE))
 		sched_yield();
@@ -393,11 +465,7 @@ static void test_fork_child_unbinds_other_threads_handles(void **state)
 	if (pid == 0) {
 		/* a new thread of the child may get the dead thread's identity
 		 * (glibc reuses its stack): no binding may still name it */
-		_exit(__atomic_load_n(&b.r->binding.owner, __ATOMIC_RELAXED) ==
-				      0 &&
-			      b.r->binding.thread == NULL
-		      ? 0
-		      : 1);
+		_exit(child_after_fork(&b, w));
 	}
 	assert_true(pid > 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -406,6 +474,7 @@ static void test_fork_child_unbinds_other_threads_handles(void **state)
 	__atomic_store_n(&b.release, 1, __ATOMIC_RELEASE);
 	assert_int_equal(pthread_join(t, NULL), 0);
 	evmap_reader_free(b.r);
+	evmap_reader_free(b.inside);
 	evmap_reader_free(r);
 	free_map(w);
 }
@@ -807,6 +876,8 @@ int main(void)
 		cmocka_unit_test(test_maps_do_not_wait_for_each_other),
 		cmocka_unit_test(test_destruction_waits_for_handle_inside),
 		cmocka_unit_test(test_destruction_does_not_wait_for_other_maps),
+		cmocka_unit_test(
+			test_destruction_ends_under_a_reader_that_reenters),
 		cmocka_unit_test(test_fork_child_unbinds_other_threads_handles),
 		cmocka_unit_test(test_registry_keeps_live_handles_under_churn),
 		cmocka_unit_test(test_stress_refresh_after_every_write),
