@@ -109,7 +109,11 @@
  * section returns no view and touches nothing of the copies, and so does
  * every later section of the handle (the destroyed word is final), so
  * rule A holds as it is: its earlier sections' loads were done before
- * that store. A handle that never enters again must be seen outside and
+ * that store. The destroyed word is all ones, the word such a section
+ * stores, so a handle that never announced a generation (word 0 or 1)
+ * does not take it for its cached one and announces too, while one that
+ * announced finds its cached view (NULL) current. A handle that never
+ * enters again must be seen outside and
  * parked (B) or still outside after a barrier that followed the
  * destroyed word (C); B and C hold with "the publication" read as the
  * destroyed word. A handle inside a section that began before is waited
@@ -194,8 +198,8 @@ const struct evmap_view *evmap__section_announce(evmap_reader *r,
 	if (published == EVMAP__PUBLISHED_DESTROYED) {
 		/* Announce the destruction (rule A for the writer's last
 		 * wait: this section, and every later one, touches nothing
-		 * of the copies). The cache never matches again: the
-		 * destroyed word is final and never equals this word. */
+		 * of the copies). Later sections find the cached view (NULL)
+		 * current: this word is the destroyed word. */
 		__atomic_store_n(&r->section,
 				 (EVMAP__GENERATION_DESTROYED << 1) |
 					 EVMAP__SECTION_INSIDE,

@@ -163,7 +163,8 @@ void evmap__registry_add(struct evmap__shared *s, evmap_reader *r);
  * it. Drops @r's reference on the map's shell. */
 void evmap__registry_free(evmap_reader *r);
 /* The generation a section announces when it finds the map destroyed
- * (the largest a section word can hold; refresh never gets near it):
+ * (the largest a section word can hold, so that the announced word is
+ * EVMAP__PUBLISHED_DESTROYED; refresh never gets near it):
  * evmap__registry_wait() for it waits until every handle is outside or
  * has seen the destroyed word, so that none can be inside any copy. */
 #define EVMAP__GENERATION_DESTROYED (UINT64_MAX >> 1)

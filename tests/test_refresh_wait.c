@@ -21,8 +21,6 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "test_util.h"
 
@@ -377,17 +375,17 @@ static void *reenter_without_pause(void *arg)
 	return NULL;
 }
 
-static void test_destruction_ends_under_a_reader_that_reenters(void **state)
+static void run_destruction_under_reader_that_reenters(bool refreshed)
 {
 	struct busy_reader b = {0};
 	evmap_writer *w;
 	evmap_reader *r;
 	pthread_t t;
 
-	(void)state;
 	new_map(&w, &r);
 	write_pair(w, 0, 1);
-	assert_int_equal(evmap_refresh(w), 0);
+	if (refreshed)
+		assert_int_equal(evmap_refresh(w), 0);
 	b.r = evmap_reader_clone(r);
 	assert_non_null(b.r);
 	assert_int_equal(pthread_create(&t, NULL, reenter_without_pause, &b), 0);
@@ -401,11 +399,28 @@ static void test_destruction_ends_under_a_reader_that_reenters(void **state)
 	evmap_reader_free(r);
 }
 
+static void test_destruction_ends_under_a_reader_that_reenters(void **state)
+{
+	(void)state;
+	run_destruction_under_reader_that_reenters(true);
+}
+
+/* the same before the first refresh: the reader never announced a
+ * generation, and still announces the destruction */
+static void
+test_destruction_before_refresh_ends_under_a_reader_that_reenters(
+	void **state)
+{
+	(void)state;
+	run_destruction_under_reader_that_reenters(false);
+}
+
 /* ---- fork: the child forgets the other threads' bindings ---- */
 
 struct bound_elsewhere {
 	evmap_reader *r;      /* bound, outside */
 	evmap_reader *inside; /* bound, inside a section at the fork */
+	evmap_writer *w;      /* the map's, for the child */
 	int bound;            /* atomic */
 	int release;          /* atomic */
 };
@@ -426,8 +441,11 @@ static void *bind_and_wait(void *arg)
 
 /* The child: the dead thread's bindings are gone, and its open section
  * does not hold up its map's refreshes or destruction. */
-static int child_after_fork(struct bound_elsewhere *b, evmap_writer *w)
+static int child_after_fork(void *arg)
 {
+	struct bound_elsewhere *b = arg;
+	evmap_writer *w = b->w;
+
 	if (__atomic_load_n(&b->r->binding.owner, __ATOMIC_RELAXED) != 0 ||
 	    b->r->binding.thread != NULL || b->inside->binding.thread != NULL)
 		return 1;
@@ -446,8 +464,6 @@ static void test_fork_child_unbinds_other_threads_handles(void **state)
 	evmap_writer *w;
 	evmap_reader *r;
 	pthread_t t;
-	pid_t pid;
-	int status;
 
 	(void)state;
 	new_map(&w, &r);
@@ -461,16 +477,10 @@ static void test_fork_child_unbinds_other_threads_handles(void **state)
 		sched_yield();
 	assert_int_not_equal(
 		__atomic_load_n(&b.r->binding.owner, __ATOMIC_RELAXED), 0);
-	pid = fork();
-	if (pid == 0) {
-		/* a new thread of the child may get the dead thread's identity
-		 * (glibc reuses its stack): no binding may still name it */
-		_exit(child_after_fork(&b, w));
-	}
-	assert_true(pid > 0);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	b.w = w;
+	/* a new thread of the child may get the dead thread's identity
+	 * (glibc reuses its stack): no binding may still name it */
+	evt_assert_child_succeeds(child_after_fork, &b);
 	__atomic_store_n(&b.release, 1, __ATOMIC_RELEASE);
 	assert_int_equal(pthread_join(t, NULL), 0);
 	evmap_reader_free(b.r);
@@ -878,6 +888,8 @@ int main(void)
 		cmocka_unit_test(test_destruction_does_not_wait_for_other_maps),
 		cmocka_unit_test(
 			test_destruction_ends_under_a_reader_that_reenters),
+		cmocka_unit_test(
+			test_destruction_before_refresh_ends_under_a_reader_that_reenters),
 		cmocka_unit_test(test_fork_child_unbinds_other_threads_handles),
 		cmocka_unit_test(test_registry_keeps_live_handles_under_churn),
 		cmocka_unit_test(test_stress_refresh_after_every_write),

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 size_t evt_scale(size_t n, size_t min)
 {
@@ -305,6 +307,19 @@ void evt_run_in_thread(void (*fn)(void *arg), void *arg)
 		return;
 	}
 	pthread_join(t, NULL);
+}
+
+void evt_assert_child_succeeds(int (*fn)(void *arg), void *arg)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(fn(arg));
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 struct event_impl {

@@ -124,6 +124,10 @@ size_t evt_count_u64(const evmap_values *vs, uint64_t n);
 /* Run @fn(@arg) on a new thread and join it. */
 void evt_run_in_thread(void (*fn)(void *arg), void *arg);
 
+/* fork(); the child runs @fn(@arg) and _exit()s with its result, the
+ * parent waits for it and asserts that it exited with 0. */
+void evt_assert_child_succeeds(int (*fn)(void *arg), void *arg);
+
 /* A one-shot event: evt_event_wait() returns once evt_event_set() ran. */
 struct evt_event {
 	int set;
