@@ -421,6 +421,8 @@ int evmap__registry_wait(struct evmap__shared *s, uint64_t gen,
 			 bool may_wait, struct evmap__wait_stats *st)
 {
 	unsigned int polls = 0;
+	unsigned int park_after =
+		gen == EVMAP__GENERATION_DESTROYED ? 0 : PARK_AFTER_POLLS;
 	bool proved = false, waited = false;
 	size_t inside, outside;
 	evmap_reader *first;
@@ -440,8 +442,11 @@ int evmap__registry_wait(struct evmap__shared *s, uint64_t gen,
 			return 0;
 		/* A busy reader seen between two sections announces @gen at
 		 * its next one: give it a moment before paying a barrier.
-		 * try_refresh does not wait, and pays at most one. */
-		if (outside && (may_wait ? polls >= PARK_AFTER_POLLS : !proved)) {
+		 * try_refresh does not wait, and pays at most one. At
+		 * destruction, an idle handle never announces, and a busy one
+		 * announces at its next section with or without being parked:
+		 * park at once. */
+		if (outside && (may_wait ? polls >= park_after : !proved)) {
 			proved = true;
 			if (park_and_prove(first, gen, st))
 				continue;
