@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include <urcu/call-rcu.h>
+#include <urcu/list.h>
 
 #include "alloc.h"
 #include "registry.h"
@@ -51,12 +52,12 @@ char evmap__tsan_grace_token;
 struct evmap__rcu_thread {
 	struct evmap__rcu_binding *bindings;
 	unsigned long *ctr; /* its liburcu-bp counter (rcu_counter_of) */
-	struct evmap__rcu_thread *prev, *next; /* all_threads */
+	struct cds_list_head node; /* in all_threads */
 };
 
 static pthread_mutex_t bind_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Every thread's record, under bind_lock (the fork child drops the others). */
-static struct evmap__rcu_thread *all_threads;
+static CDS_LIST_HEAD(all_threads);
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t thread_key;
 static int key_error;
@@ -79,30 +80,11 @@ static void detach_binding(struct evmap__rcu_binding *b)
 	__atomic_store_n(&b->owner, 0, __ATOMIC_RELAXED);
 }
 
-static void link_thread(struct evmap__rcu_thread *t)
-{
-	t->prev = NULL;
-	t->next = all_threads;
-	if (t->next)
-		t->next->prev = t;
-	all_threads = t;
-}
-
-static void unlink_thread(struct evmap__rcu_thread *t)
-{
-	if (t->prev)
-		t->prev->next = t->next;
-	else
-		all_threads = t->next;
-	if (t->next)
-		t->next->prev = t->prev;
-}
-
 /* The calling thread has no binding left: free its record. */
 static void release_thread(struct evmap__rcu_thread *t)
 {
 	pthread_mutex_lock(&bind_lock);
-	unlink_thread(t);
+	cds_list_del(&t->node);
 	pthread_mutex_unlock(&bind_lock);
 	pthread_setspecific(thread_key, NULL);
 	current_thread = NULL;
@@ -168,17 +150,16 @@ static void after_fork_in_parent(void)
  * the child do not wait for it. */
 static void after_fork_in_child(void)
 {
-	struct evmap__rcu_thread *t = all_threads, *next;
+	struct evmap__rcu_thread *t, *next;
 
-	for (; t; t = next) {
-		next = t->next;
+	cds_list_for_each_entry_safe(t, next, &all_threads, node) {
 		if (t == current_thread)
 			continue;
 		while (t->bindings) {
 			evmap__section_forget_dead(t->bindings);
 			detach_binding(t->bindings);
 		}
-		unlink_thread(t);
+		cds_list_del(&t->node);
 		evmap__free(t);
 	}
 	pthread_mutex_unlock(&bind_lock);
@@ -236,7 +217,7 @@ static struct evmap__rcu_thread *this_thread(void)
 	urcu_bp_register_thread(); /* if not yet (bp aborts without memory) */
 	t->ctr = rcu_counter_of(URCU_TLS(urcu_bp_reader));
 	pthread_mutex_lock(&bind_lock);
-	link_thread(t);
+	cds_list_add(&t->node, &all_threads);
 	pthread_mutex_unlock(&bind_lock);
 	current_thread = t;
 	return t;

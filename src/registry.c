@@ -113,10 +113,9 @@
  * stores, so a handle that never announced a generation (word 0 or 1)
  * does not take it for its cached one and announces too, while one that
  * announced finds its cached view (NULL) current. A handle that never
- * enters again must be seen outside and
- * parked (B) or still outside after a barrier that followed the
- * destroyed word (C); B and C hold with "the publication" read as the
- * destroyed word. A handle inside a section that began before is waited
+ * enters again must be seen outside and parked (B) or still outside
+ * after a barrier that followed the destroyed word (C); B and C hold with
+ * "the publication" read as the destroyed word. A handle inside a section that began before is waited
  * for. Then no handle of this map can be reading its memory, and the
  * writer frees it without a liburcu grace period, which would also wait
  * for the readers of every other map (and, in bp, polls a reader still
@@ -192,28 +191,29 @@ void evmap__section_forget_dead(struct evmap__rcu_binding *b)
 			 __ATOMIC_RELAXED);
 }
 
+/* A section that loads the destroyed word stores that very word (with
+ * "inside", already set in it) and so announces the destruction's
+ * generation. */
+_Static_assert(((EVMAP__GENERATION_DESTROYED << 1) | EVMAP__SECTION_INSIDE) ==
+		       EVMAP__PUBLISHED_DESTROYED,
+	       "the destroyed word is the word announcing the destruction");
+
 const struct evmap_view *evmap__section_announce(evmap_reader *r,
 						 uint64_t published)
 {
-	if (published == EVMAP__PUBLISHED_DESTROYED) {
-		/* Announce the destruction (rule A for the writer's last
-		 * wait: this section, and every later one, touches nothing
-		 * of the copies). Later sections find the cached view (NULL)
-		 * current: this word is the destroyed word. */
-		__atomic_store_n(&r->section,
-				 (EVMAP__GENERATION_DESTROYED << 1) |
-					 EVMAP__SECTION_INSIDE,
-				 __ATOMIC_RELEASE);
-		r->view = NULL;
-		return NULL;
-	}
 	if (published == EVMAP__PUBLISHED_NONE) {
 		r->view = NULL; /* nothing to announce yet */
 		return NULL;
 	}
+	/* The destroyed word announces EVMAP__GENERATION_DESTROYED (rule A
+	 * for the writer's last wait: this section, and every later one,
+	 * touches nothing of the copies), and later sections find its
+	 * cached view (NULL) current. */
 	__atomic_store_n(&r->section, published | EVMAP__SECTION_INSIDE,
 			 __ATOMIC_RELEASE);
-	r->view = r->shared->copies[published & 1];
+	r->view = published == EVMAP__PUBLISHED_DESTROYED
+			  ? NULL
+			  : r->shared->copies[published & 1];
 	return r->view;
 }
 

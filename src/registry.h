@@ -167,7 +167,7 @@ void evmap__registry_free(evmap_reader *r);
  * EVMAP__PUBLISHED_DESTROYED; refresh never gets near it):
  * evmap__registry_wait() for it waits until every handle is outside or
  * has seen the destroyed word, so that none can be inside any copy. */
-#define EVMAP__GENERATION_DESTROYED (UINT64_MAX >> 1)
+#define EVMAP__GENERATION_DESTROYED (EVMAP__PUBLISHED_DESTROYED >> 1)
 
 /* Writer: no handle may be inside a copy that was unpublished when
  * generation @gen was published. 0, or -EAGAIN if one may be and @may_wait
