@@ -236,6 +236,33 @@ static struct {
 _Static_assert(sizeof(struct item) <= POOL_SLOT && sizeof(struct item) % 8 == 0,
 	       "ASan poisons in 8-byte granules");
 
+/*
+ * Poison or unpoison one item's slot by writing its shadow bytes directly
+ * (the shadow mapping comes from ASan's own __asan_get_shadow_mapping):
+ * ASan's __asan_{,un}poison_memory_region were 4.6% of a fuzzing
+ * process's profile, for what is five byte stores here (150 000 fixed-
+ * seed executions over a grown corpus, the two builds run side by side on
+ * the two CPUs and swapped: 0.93x and 0.98x the time, by CPU position). The slot is
+ * 8-byte aligned and the item a whole number of granules, so each shadow
+ * byte is 0 (addressable) or ASan's user-poison value (reported as
+ * use-after-poison, as by ASAN_POISON_MEMORY_REGION). Not instrumented:
+ * shadow memory has no shadow of its own.
+ */
+#define POOL_USER_POISON 0xf7 /* ASan's kAsanUserPoisonedMemoryMagic */
+
+__attribute__((no_sanitize("address"))) CHECKER static void
+pool_shadow_set(const void *slot, unsigned char value)
+{
+	static size_t scale, offset;
+	unsigned char *shadow;
+
+	if (!scale)
+		__asan_get_shadow_mapping(&scale, &offset);
+	shadow = (unsigned char *)(((uintptr_t)slot >> scale) + offset);
+	for (size_t i = 0; i < sizeof(struct item) >> scale; i++)
+		shadow[i] = value;
+}
+
 CHECKER __attribute__((noinline)) static void *pool_alloc(void)
 {
 	void *slot;
@@ -257,13 +284,13 @@ CHECKER __attribute__((noinline)) static void *pool_alloc(void)
 		}
 		slot = pool.slabs[pool.nslabs - 1] + POOL_SLOT * pool.carved++;
 	}
-	ASAN_UNPOISON_MEMORY_REGION(slot, sizeof(struct item));
+	pool_shadow_set(slot, 0);
 	return slot;
 }
 
 CHECKER __attribute__((noinline)) static void pool_free(void *slot)
 {
-	ASAN_POISON_MEMORY_REGION(slot, sizeof(struct item));
+	pool_shadow_set(slot, POOL_USER_POISON);
 	if (pool.count == POOL_QUARANTINE) {
 		void *oldest = pool.quarantine[pool.head];
 
