@@ -254,6 +254,7 @@ __attribute__((no_sanitize("address"))) CHECKER static void
 pool_shadow_set(const void *slot, unsigned char value)
 {
 	static size_t scale, offset;
+	static bool verified;
 	unsigned char *shadow;
 
 	if (!scale)
@@ -261,6 +262,18 @@ pool_shadow_set(const void *slot, unsigned char value)
 	shadow = (unsigned char *)(((uintptr_t)slot >> scale) + offset);
 	for (size_t i = 0; i < sizeof(struct item) >> scale; i++)
 		shadow[i] = value;
+	if (!verified) { /* once: ASan reads these bytes as meant */
+		const unsigned char *last =
+		    (const unsigned char *)slot + sizeof(struct item) - 1;
+
+		if (__asan_address_is_poisoned(slot) != (value != 0) ||
+		    __asan_address_is_poisoned(last) != (value != 0)) {
+			fprintf(stderr, "fuzz_ops: the pool's shadow writes "
+					"do not poison as ASan does\n");
+			abort();
+		}
+		verified = true;
+	}
 }
 
 CHECKER __attribute__((noinline)) static void *pool_alloc(void)
