@@ -241,10 +241,11 @@ _Static_assert(sizeof(struct item) <= POOL_SLOT && sizeof(struct item) % 8 == 0,
  * (the shadow mapping comes from ASan's own __asan_get_shadow_mapping):
  * ASan's __asan_{,un}poison_memory_region were 4.6% of a fuzzing
  * process's profile, for what is five byte stores here (150 000 fixed-
- * seed executions over a grown corpus, the two builds run side by side on
- * the two CPUs and swapped: 0.93x and 0.98x the time, by CPU position). The slot is
- * 8-byte aligned and the item a whole number of granules, so each shadow
- * byte is 0 (addressable) or ASan's user-poison value (reported as
+ * seed executions over a grown corpus, the two builds run side by side
+ * on the two CPUs and swapped: 0.93x and 0.98x the time, by CPU
+ * position). The slot is 8-byte aligned (malloc's slab plus a multiple of
+ * POOL_SLOT) and the item a whole number of granules, so each shadow byte
+ * is 0 (addressable) or ASan's user-poison value (reported as
  * use-after-poison, as by ASAN_POISON_MEMORY_REGION). Not instrumented:
  * shadow memory has no shadow of its own.
  */
