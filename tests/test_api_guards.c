@@ -495,22 +495,6 @@ static void test_fork_while_another_thread_holds_a_handle(void **state)
  * parent's call_rcu thread ran: in the child, liburcu-bp must not wait for
  * the thread that does not exist there (destruction of other maps returns),
  * and call_rcu must run deferred destructions again. */
-struct inside_holder {
-	evmap_reader *r;
-	struct evt_event inside, done;
-};
-
-static void *hold_section(void *arg)
-{
-	struct inside_holder *h = arg;
-
-	evmap_enter(h->r);
-	evt_event_set(&h->inside);
-	evt_event_wait(&h->done);
-	evmap_leave(h->r);
-	return NULL;
-}
-
 static int counted_frees;
 
 static void count_free(void *item, void *ctx)
@@ -553,7 +537,7 @@ static int destroy_counted_map(bool deferred)
  * destroys maps. */
 static void *child_thread(void *arg)
 {
-	struct inside_holder *h = arg;
+	struct evt_section_holder *h = arg;
 	int rc;
 
 	evmap_reader_free(h->r);
@@ -576,26 +560,18 @@ static int child_on_new_thread(void *arg)
 
 static void test_fork_while_another_thread_is_inside_a_section(void **state)
 {
-	struct inside_holder h;
+	struct evt_section_holder h;
 	evmap_writer *w;
 	evmap_reader *r;
-	pthread_t t;
 
 	(void)state;
 	/* the parent's call_rcu thread exists from here on */
 	assert_int_equal(destroy_counted_map(true), 0);
 	evt_new_u64_map(&w, &r);
 	assert_int_equal(evmap_refresh(w), 0);
-	h.r = evmap_reader_clone(r);
-	evt_event_init(&h.inside);
-	evt_event_init(&h.done);
-	assert_int_equal(pthread_create(&t, NULL, hold_section, &h), 0);
-	evt_event_wait(&h.inside);
+	evt_hold_section(&h, evmap_reader_clone(r));
 	evt_assert_child_succeeds(child_on_new_thread, &h);
-	evt_event_set(&h.done);
-	assert_int_equal(pthread_join(t, NULL), 0);
-	evt_event_destroy(&h.inside);
-	evt_event_destroy(&h.done);
+	evt_release_section(&h);
 	evmap_reader_free(h.r);
 	assert_int_equal(destroy_counted_map(false), 0);
 	evmap_reader_free(r);

@@ -10,39 +10,17 @@
 
 #include "test_util.h"
 
-struct holder {
-	evmap_reader *r;
-	struct evt_event entered;
-	struct evt_event release;
-};
-
-static void *hold_section(void *arg)
-{
-	struct holder *h = arg;
-
-	evmap_enter(h->r);
-	evt_event_set(&h->entered);
-	evt_event_wait(&h->release);
-	evmap_leave(h->r);
-	return NULL;
-}
-
 static void test_try_refresh_eagain_while_reader_holds(void **state)
 {
-	struct holder h;
+	struct evt_section_holder h;
 	evmap_writer *w;
 	evmap_reader *r;
-	pthread_t t;
 	int rc = 0, i, published = 0;
 
 	(void)state;
-	evt_event_init(&h.entered);
-	evt_event_init(&h.release);
 	evt_new_u64_map(&w, &r);
-	h.r = evmap_reader_clone(r);
 	assert_int_equal(evmap_refresh(w), 0);
-	assert_int_equal(pthread_create(&t, NULL, hold_section, &h), 0);
-	evt_event_wait(&h.entered);
+	evt_hold_section(&h, evmap_reader_clone(r));
 	/* at most one publication, then -EAGAIN that changes nothing */
 	for (i = 0; i < 3; i++) {
 		assert_int_equal(evmap_insert(w, EVT_U64(i), EVT_U64(i)), 0);
@@ -56,15 +34,12 @@ static void test_try_refresh_eagain_while_reader_holds(void **state)
 	assert_int_equal(rc, -EAGAIN);
 	assert_int_equal(evmap_generation(w), 1 + (uint64_t)published);
 	assert_true(evmap_pending(w) > 0);
-	evt_event_set(&h.release);
-	assert_int_equal(pthread_join(t, NULL), 0);
+	evt_release_section(&h);
 	assert_int_equal(evmap_refresh(w), 0);
 	assert_int_equal(evmap_len(r), 3);
 	evmap_reader_free(h.r);
 	evmap_reader_free(r);
 	evmap_writer_free(w);
-	evt_event_destroy(&h.entered);
-	evt_event_destroy(&h.release);
 }
 
 struct moving_writer {

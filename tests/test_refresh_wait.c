@@ -209,8 +209,12 @@ static void *hold_section(void *arg)
 	return NULL;
 }
 
-static void wait_inside(struct held_section *h)
+/* Start hold_section() on @r; return once it is inside. */
+static void start_holding(struct held_section *h, evmap_reader *r,
+			  pthread_t *t)
 {
+	h->r = r;
+	assert_int_equal(pthread_create(t, NULL, hold_section, h), 0);
 	while (!__atomic_load_n(&h->inside, __ATOMIC_ACQUIRE))
 		sched_yield();
 }
@@ -228,9 +232,7 @@ static void test_refresh_waits_for_handle_inside_old_copy(void **state)
 	assert_int_equal(evmap_refresh(w), 0);
 	write_pair(w, 0, 1);
 	assert_int_equal(evmap_refresh(w), 0);
-	h.r = r;
-	assert_int_equal(pthread_create(&t, NULL, hold_section, &h), 0);
-	wait_inside(&h);
+	start_holding(&h, r, &t);
 	assert_int_equal(h.generation, 2);
 	/* publishes generation 3; the standby (generation 1) is free */
 	write_pair(w, 0, 2);
@@ -268,9 +270,7 @@ static void test_maps_do_not_wait_for_each_other(void **state)
 		assert_int_equal(evmap_refresh(wb), 0);
 	}
 	/* a reader stays inside map B's section until released */
-	h.r = rb;
-	assert_int_equal(pthread_create(&t, NULL, hold_section, &h), 0);
-	wait_inside(&h);
+	start_holding(&h, rb, &t);
 	write_pair(wb, 0, 2);
 	assert_int_equal(evmap_refresh(wb), 0);
 	write_pair(wb, 0, 3);
@@ -306,9 +306,7 @@ static void test_destruction_waits_for_handle_inside(void **state)
 	new_map(&w, &r);
 	write_pair(w, 0, 1);
 	assert_int_equal(evmap_refresh(w), 0);
-	h.r = r;
-	assert_int_equal(pthread_create(&t, NULL, hold_section, &h), 0);
-	wait_inside(&h);
+	start_holding(&h, r, &t);
 	/* the reader reads the writer's statistics inside its section and
 	 * leaves once the destruction waits for it: freeing the writer
 	 * before would be a use after free (ASan), never waiting a hang */
@@ -334,9 +332,7 @@ static void test_destruction_does_not_wait_for_other_maps(void **state)
 	assert_int_equal(evmap_refresh(wa), 0);
 	assert_int_equal(evmap_refresh(wb), 0);
 	/* a reader stays inside map B's section until released */
-	h.r = rb;
-	assert_int_equal(pthread_create(&t, NULL, hold_section, &h), 0);
-	wait_inside(&h);
+	start_holding(&h, rb, &t);
 	assert_non_null(evmap_enter(ra)); /* map A's handle used, then idle */
 	evmap_leave(ra);
 	evmap_writer_free(wa); /* a liburcu grace period would wait for B's */

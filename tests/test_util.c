@@ -368,6 +368,36 @@ void evt_event_wait(struct evt_event *e)
 	pthread_mutex_unlock(&impl->lock);
 }
 
+static void *section_holder_main(void *arg)
+{
+	struct evt_section_holder *h = arg;
+
+	evmap_enter(h->r);
+	evt_event_set(&h->inside);
+	evt_event_wait(&h->release);
+	evmap_leave(h->r);
+	return NULL;
+}
+
+void evt_hold_section(struct evt_section_holder *h, evmap_reader *r)
+{
+	h->r = r;
+	evt_event_init(&h->inside);
+	evt_event_init(&h->release);
+	assert_int_equal(pthread_create(&h->thread, NULL, section_holder_main,
+					h),
+			 0);
+	evt_event_wait(&h->inside);
+}
+
+void evt_release_section(struct evt_section_holder *h)
+{
+	evt_event_set(&h->release);
+	assert_int_equal(pthread_join(h->thread, NULL), 0);
+	evt_event_destroy(&h->inside);
+	evt_event_destroy(&h->release);
+}
+
 static int setup_fixture(void **state, const evmap_type *key_type,
 			 const evmap_type *value_type)
 {

@@ -12,7 +12,8 @@
  *    exactly once, and a reader can check that no item it sees was freed;
  *  - small read helpers (bag length of a key, counting equal values) and a
  *    run-in-a-thread helper for writer calls that must not happen on a
- *    thread holding a read section.
+ *    thread holding a read section;
+ *  - a thread that holds a read section open until released.
  *
  * Worker threads may call the counting type and the read helpers; only the
  * main thread may call cmocka's asserts (evt_ct_assert_clean included).
@@ -21,6 +22,7 @@
 #define EVMAP_TEST_UTIL_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -137,5 +139,16 @@ void evt_event_init(struct evt_event *e);
 void evt_event_destroy(struct evt_event *e);
 void evt_event_set(struct evt_event *e);
 void evt_event_wait(struct evt_event *e);
+
+/* A thread that holds a read section of one handle open until released:
+ * evt_hold_section() starts it and returns once it is inside (the handle
+ * stays the caller's); evt_release_section() lets it leave and joins it. */
+struct evt_section_holder {
+	evmap_reader *r;
+	pthread_t thread;
+	struct evt_event inside, release;
+};
+void evt_hold_section(struct evt_section_holder *h, evmap_reader *r);
+void evt_release_section(struct evt_section_holder *h);
 
 #endif /* EVMAP_TEST_UTIL_H */
