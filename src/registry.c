@@ -115,8 +115,8 @@
  * announced finds its cached view (NULL) current. A handle that never
  * enters again must be seen outside and parked (B) or still outside
  * after a barrier that followed the destroyed word (C); B and C hold with
- * "the publication" read as the destroyed word. A handle inside a section that began before is waited
- * for. Then no handle of this map can be reading its memory, and the
+ * "the publication" read as the destroyed word. A handle inside a
+ * section that began before is waited for. Then no handle of this map can be reading its memory, and the
  * writer frees it without a liburcu grace period, which would also wait
  * for the readers of every other map (and, in bp, polls a reader still
  * inside every 10 ms). Only a writer that destroys inside its own read
