@@ -73,7 +73,7 @@ check_micro() {
 		fail "no title line"
 	rows=$(printf '%s\n' "$out" |
 		grep -Ec '^[a-z].* (ns|us|bytes/key|x) +[0-9]+\.[0-9]{2} +[0-9]+\.[0-9]{2}$')
-	[ "$rows" -eq 17 ] || fail "expected 17 measurement rows, got $rows"
+	[ "$rows" -eq 18 ] || fail "expected 18 measurement rows, got $rows"
 	rows=$(printf '%s\n' "$out" |
 		grep -Ec '^barriers per refresh, .* +[0-9]+\.[0-9]{4} +[0-9]+\.[0-9]{4}$')
 	[ "$rows" -eq 3 ] || fail "expected 3 barrier rows, got $rows"

@@ -9,7 +9,8 @@
  *    of a present and of an absent key, the same with the one call
  *    evmap_get_first, and the same lookup in one unsynchronised copy of
  *    libevmap's table (the floor);
- *  - an evmap_enter/evmap_leave pair;
+ *  - an evmap_enter/evmap_leave pair, and the same loop through two
+ *    functions that return at once (call-floor.c, the floor of the pair);
  *  - evmap_insert of new keys without refresh, the same amortised over the
  *    two refreshes that bring the inserts into both copies, and insert
  *    followed by evmap_refresh each time;
@@ -42,6 +43,7 @@
 #include "types.h"
 
 #include "bench-util.h"
+#include "call-floor.h"
 
 #define U64(n) ((const void *)(uintptr_t)(n))
 #define SIZES  2
@@ -73,6 +75,7 @@ enum row {
 	ROW_GET_FIRST_HIT,
 	ROW_TABLE_GET_HIT,
 	ROW_ENTER_LEAVE,
+	ROW_EMPTY_CALLS,
 	ROW_INSERT,
 	ROW_INSERT_PUBLISHED,
 	ROW_INSERT_REFRESH,
@@ -97,6 +100,7 @@ static const char *const row_labels[ROW_COUNT] = {
     [ROW_GET_FIRST_HIT] = "evmap_get_first, key present          ns",
     [ROW_TABLE_GET_HIT] = "get, present, unsynchronised table    ns",
     [ROW_ENTER_LEAVE] = "enter + leave                         ns",
+    [ROW_EMPTY_CALLS] = "two empty calls (enter + leave floor) ns",
     [ROW_INSERT] = "insert new key, no refresh            ns",
     [ROW_INSERT_PUBLISHED] = "insert + its share of 2 refreshes     ns",
     [ROW_INSERT_REFRESH] = "insert + refresh, each                ns",
@@ -230,6 +234,21 @@ static double ns_per_enter_leave(evmap_reader *r, size_t ops)
 
 		sink += (uintptr_t)v & 1;
 		evmap_leave(r);
+	}
+	return (double)(bench_now_ns() - start) / (double)ops;
+}
+
+/* The same loop through two functions that return at once (call-floor.c):
+ * what enter + leave costs beyond it is the section's own work. */
+static double ns_per_empty_calls(const evmap_reader *r, size_t ops)
+{
+	uint64_t start = bench_now_ns();
+
+	for (size_t i = 0; i < ops; i++) {
+		const void *v = bench_floor_enter(r);
+
+		sink += (uintptr_t)v & 1;
+		bench_floor_leave(r);
 	}
 	return (double)(bench_now_ns() - start) / (double)ops;
 }
@@ -556,6 +575,7 @@ static void measure(size_t n, const struct params *p, double *col)
 	col[ROW_TABLE_GET_HIT] =
 	    ns_per_table_get(&pt, hits, nprobe, p->get_ops);
 	col[ROW_ENTER_LEAVE] = ns_per_enter_leave(r, p->get_ops);
+	col[ROW_EMPTY_CALLS] = ns_per_empty_calls(r, p->get_ops);
 	evmap__table_destroy(&pt.table);
 
 	/* Insert and refresh each time: new keys n, n + 1, ... */
