@@ -116,13 +116,17 @@
  * enters again must be seen outside and parked (B) or still outside
  * after a barrier that followed the destroyed word (C); B and C hold with
  * "the publication" read as the destroyed word. A handle inside a
- * section that began before is waited for. Then no handle of this map can be reading its memory, and the
- * writer frees it without a liburcu grace period, which would also wait
- * for the readers of every other map (and, in bp, polls a reader still
- * inside every 10 ms). Only a writer that destroys inside its own read
- * section (it cannot wait for itself) defers to liburcu's call_rcu, and a
- * failed barrier falls back to synchronize_rcu: every section is also a
- * liburcu read section.
+ * section that began before is waited for. Then no handle of this map
+ * can be reading its memory, and the writer frees it without a liburcu
+ * grace period, which would also wait for the readers of every other
+ * map (and, in bp, polls a reader still inside every 10 ms). Only a
+ * writer that destroys inside its own read section (it cannot wait for
+ * itself) defers to liburcu's call_rcu, and a failed barrier falls back
+ * to synchronize_rcu: every section is also a liburcu read section. The
+ * model (tests/model, -DDESTROY) checks this wait, and fails if it waits
+ * for the last published generation instead (a section that announced
+ * it may still be inside that copy) or if the fence after the destroyed
+ * word is left out.
  *
  * The list
  * --------

@@ -12,6 +12,12 @@
  *     it (in[r] != standby + 1 for every r);
  *   - a reader, when it loads PUB and so enters a copy: the writer is not
  *     changing that copy (changing != in[r]).
+ * With DESTROY, after its G publications the writer destroys the map
+ * (evmap_writer_free): PUB := the destroyed word (generation D, above
+ * every published one; a reader that loads it enters no copy and
+ * announces D), the same wait for generation D, then both copies are
+ * freed (ghost freed). Two more assertions: no reader is in either copy
+ * when they are freed, and no reader enters a copy after that.
  *
  * Variants (cpp switches: spin -DNAME -a refresh.pml). Each of the first
  * five removes one ordering the protocol relies on, and each must make
@@ -26,6 +32,11 @@
  *                      later loads of WORD (its store buffer may still
  *                      hold the PUB store);
  *   FLAG_BEFORE_WORD   the writer loads FLAG before WORD (rule B).
+ * Two more with DESTROY, each of which must fail too:
+ *   DESTROY_WAIT_OLD   destruction waits for the last published generation
+ *                      (as a refresh would) instead of D;
+ *   NO_DESTROY_FENCE   no fence between the destroyed word's store and
+ *                      the wait's first WORD load.
  * Two more, about the C code's handling of a failed barrier:
  *   BARRIER_MAY_FAIL   the barrier system call may fail; the wait then
  *                      returns -EAGAIN (try_refresh) and is called again,
@@ -35,7 +46,8 @@
  *   VERIFY_RESET       (with BARRIER_MAY_FAIL) the fix the code has:
  *                      verified[r] is cleared when FLAG[r] is raised and
  *                      set again only after a barrier that succeeded.
- * Sizes (-D too): G (publications, default 3), BUF (reader store buffer
+ * Sizes (-D too): G (publications, default 3; run.sh uses 2 with
+ * DESTROY), BUF (reader store buffer
  * entries, default 3), WBUF (writer store buffer entries, default 4),
  * SECTIONS0 (busy reader, default 3), SECTIONS1 (idle reader, default 2).
  *
@@ -162,6 +174,10 @@
 #define INSIDE_OLD 1
 #define OUTSIDE_OLD 2
 
+/* DESTROY: the generation of the destroyed word (EVMAP__GENERATION_
+ * DESTROYED), above every published one */
+#define D (G + 1)
+
 #define GEN(w) ((w) / 2)
 #define INSIDE(w) ((w) % 2)
 
@@ -185,6 +201,9 @@ byte wn;
 /* ---- ghosts ---- */
 byte in[NR];
 byte changing;
+#ifdef DESTROY
+bit freed;                      /* the writer freed both copies */
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Reader side                                                         */
@@ -308,8 +327,18 @@ proctype reader(byte r; byte nsec)
 		 * comparison with ann, local, is folded into the load) */
 		atomic {
 			p = pub;
+#ifdef DESTROY
+			/* the destroyed word: no view, no copy entered */
+			if
+			:: p == D -> in[r] = 0
+			:: else ->
+				in[r] = p % 2 + 1;
+				assert(changing != in[r] && !freed)
+			fi;
+#else
 			in[r] = p % 2 + 1;
 			assert(changing != in[r]);
+#endif
 			if
 			:: p != ann -> ann = p; newgen = 1
 			:: else
@@ -577,6 +606,24 @@ inline park_and_prove()
 }
 
 /*
+ * evmap__registry_wait(gen = cur): look at the handles not yet clear
+ * (judge_all), in any order and as often as the writer likes (the C code:
+ * in list order, polling, then backing off); once a look found one
+ * OUTSIDE_OLD, park_and_prove may run (the C code: after
+ * PARK_AFTER_POLLS polls, at once at destruction), until every handle is
+ * clear.
+ */
+inline registry_wait()
+{
+	do
+	:: clear[0] && clear[1] -> break
+	:: !clear[0] -> judge(0, 0)
+	:: !clear[1] -> judge(1, 0)
+	:: anyout -> anyout = 0; park_and_prove()
+	od
+}
+
+/*
  * The writer: publications 1..G. Before publishing cur + 1 (cur >= 1) it
  * waits for the readers of the standby (evmap__registry_wait(gen = cur)):
  * it looks at the handles not yet clear (judge_all), in any order and as
@@ -603,14 +650,7 @@ proctype writer()
 	do
 	:: cur < G ->
 		if
-		:: cur > 0 ->
-			/* ---- evmap__registry_wait(gen = cur) ---- */
-			do
-			:: clear[0] && clear[1] -> break
-			:: !clear[0] -> judge(0, 0)
-			:: !clear[1] -> judge(1, 0)
-			:: anyout -> anyout = 0; park_and_prove()
-			od
+		:: cur > 0 -> registry_wait()
 		:: else
 		fi;
 		/* ---- change the standby, copy (cur + 1) % 2 ---- */
@@ -636,6 +676,28 @@ proctype writer()
 #endif
 	:: else -> break
 	od;
+#ifdef DESTROY
+	/* ---- evmap_writer_free: PUB := the destroyed word (release) ---- */
+	atomic {
+		wn < WBUF ->
+		wa[wn] = A_PUB;
+		wv[wn] = D;
+		wn++;
+#ifndef DESTROY_WAIT_OLD
+		cur = D
+#endif
+	};
+#ifndef NO_DESTROY_FENCE
+	(wn == 0)       /* the fence that begins evmap__registry_wait */
+#endif
+	;
+	registry_wait();
+	/* ---- destroy_now: both copies freed ---- */
+	atomic {
+		freed = 1;
+		assert(in[0] == 0 && in[1] == 0)
+	};
+#endif
 wdone:
 	skip
 }

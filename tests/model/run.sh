@@ -38,6 +38,10 @@ models=(
 	# the fix, on a busy reader of 2 sections to keep it a few seconds
 	"refresh BARRIER_MAY_FAIL (parking trusted without re-verification)|fail|-DBARRIER_MAY_FAIL"
 	"refresh BARRIER_MAY_FAIL+VERIFY_RESET (as the code does)|ok|-DBARRIER_MAY_FAIL -DVERIFY_RESET -DSECTIONS0=2"
+	# destruction (evmap_writer_free) after 2 publications
+	"destroy (correct)|ok|-DDESTROY -DG=2"
+	"destroy DESTROY_WAIT_OLD|fail|-DDESTROY -DG=2 -DDESTROY_WAIT_OLD"
+	"destroy NO_DESTROY_FENCE|fail|-DDESTROY -DG=2 -DNO_DESTROY_FENCE"
 )
 
 # check INDEX NAME EXPECT OPTIONS: build and run one model in its own
