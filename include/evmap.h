@@ -121,8 +121,9 @@
  * key, meta or cursor used after the section's evmap_leave(); evmap_leave()
  * on another thread than its evmap_enter(); one handle used by two threads
  * at once (evmap_reader_free() of a handle inside a section on another
- * thread included); a callback calling into ANOTHER map's writer that is
- * running a call of its own; a type freed before its map.
+ * thread included); evmap_reader_free() of @r from inside evmap_get()'s
+ * @fn on @r; a callback calling into ANOTHER map's writer that is running
+ * a call of its own; a type freed before its map.
  *
  * Callbacks (a type's hash, equal, clone and free, retain's @keep, the
  * meta's meta_free) run on the thread of the writer call that needs them,
@@ -366,6 +367,9 @@ EVMAP_EXPORT int evmap_new(const evmap_type *key_type,
  * still calls the types' free and the meta_free: keep the types (and
  * their ctx) alive until evmap_wait_deferred() has returned, which waits
  * for it, and call that before dlclose() or exit if nothing is to leak.
+ * Once the destruction is done (this call returned outside a section, or
+ * evmap_wait_deferred() returned), no call on the map's remaining reader
+ * handles looks at the types again: they may be freed.
  * Outside a section it waits, like refresh, for this map's reader handles
  * only (since 0.3.0; a liburcu grace period before, which also waited for
  * the readers of every other map).
@@ -764,7 +768,8 @@ EVMAP_EXPORT size_t evmap_len(evmap_reader *r);
 /**
  * evmap_get - run @fn on @key's values inside a section
  * @fn: called with the bag, the view's meta and @ctx if @key is present
- *      (NULL: only says whether it is)
+ *      (NULL: only says whether it is); it must not free @r, which
+ *      evmap_get() still uses to leave the section after @fn returned
  *
  * Return false if absent (or not ready / destroyed), else true after @fn
  * returned.

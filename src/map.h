@@ -59,6 +59,10 @@ struct evmap__shared {
 	 * readers that need no fence (rcu.h). Derived from types and liburcu
 	 * at creation, kept here on the line every read loads. */
 	bool get_first_fast;
+	/* The value type has a free callback (evmap_get_first answers
+	 * -EINVAL): kept here so that no reader call reads the type object
+	 * after destruction, when the application may have freed it. */
+	bool value_type_frees;
 	struct evmap__types types;
 	/* Written when handles come and go. */
 	unsigned long refs __attribute__((aligned(64))); /* atomic */

@@ -282,7 +282,7 @@ get_first_general(evmap_reader *r, const void *key, const void **value)
 	int found;
 
 	/* a value the map frees could dangle once the section ends */
-	if (r->shared->types.value.type->free)
+	if (r->shared->value_type_frees)
 		return -EINVAL;
 	if (r->depth > 0) {
 		/* inside a section of @r already: its view */

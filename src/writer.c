@@ -110,7 +110,8 @@ EVMAP_EXPORT int evmap_new(const evmap_type *key_type,
 		goto nomem;
 	evmap__item_type_init(&shared->types.key, key_type, seed);
 	evmap__item_type_init(&shared->types.value, value_type, seed ^ 1);
-	shared->get_first_fast = value_type->free == NULL &&
+	shared->value_type_frees = value_type->free != NULL;
+	shared->get_first_fast = !shared->value_type_frees &&
 				 shared->types.key.kind == EVMAP__KIND_IDENTITY &&
 				 evmap__rcu_readers_use_membarrier();
 	shared->refs = 1; /* the writer's; the reader takes its own */

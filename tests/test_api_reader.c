@@ -258,6 +258,33 @@ static void test_get_first_bad_input(void **state)
 	evt_ct_assert_clean();
 }
 
+/* After evmap_writer_free() (outside a section) the map no longer reads
+ * its types, which the application may then free or reuse: a handle's
+ * evmap_get_first still answers -EINVAL for a value type that had a free
+ * callback, without looking at the type object again. */
+static void test_get_first_after_destroy_ignores_types(void **state)
+{
+	evmap_type *type = malloc(sizeof(*type));
+	const void *value = EVT_U64(99);
+	evmap_writer *w;
+	evmap_reader *r;
+
+	(void)state;
+	assert_non_null(type);
+	*type = evt_ct_type;
+	assert_int_equal(evmap_new(&evmap_type_u64, type, NULL, &w, &r), 0);
+	assert_int_equal(evmap_insert(w, EVT_U64(1), "a"), 0);
+	assert_int_equal(evmap_refresh(w), 0);
+	evmap_writer_free(w);
+	evt_ct_assert_clean();
+	memset(type, 0, sizeof(*type)); /* reused: free is NULL now */
+	assert_int_equal(evmap_get_first(r, EVT_U64(1), &value), -EINVAL);
+	assert_int_equal(EVT_NUM(value), 99);
+	assert_false(evmap_contains_key(r, EVT_U64(1)));
+	evmap_reader_free(r);
+	free(type);
+}
+
 static void test_get_first_string_keys(void **state)
 {
 	const void *value = NULL;
@@ -375,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_handle_moves_between_threads),
 		cmocka_unit_test(test_get_first_results),
 		cmocka_unit_test(test_get_first_bad_input),
+		cmocka_unit_test(test_get_first_after_destroy_ignores_types),
 		cmocka_unit_test(test_get_first_string_keys),
 		cmocka_unit_test(test_get_first_nested_uses_section_view),
 		cmocka_unit_test(test_get_first_restores_rcu_nesting),
