@@ -688,9 +688,8 @@ proctype writer()
 #endif
 	};
 #ifndef NO_DESTROY_FENCE
-	(wn == 0)       /* the fence that begins evmap__registry_wait */
+	(wn == 0);      /* the fence that begins evmap__registry_wait */
 #endif
-	;
 	registry_wait();
 	/* ---- destroy_now: both copies freed ---- */
 	atomic {
