@@ -730,6 +730,11 @@ struct leaver {
 	evmap_reader *orphan; /* out: the handle the thread left behind */
 	struct evt_event entered;
 	long sections;
+	/* pthread_setcancelstate()'s old state: not in the cancelled
+	 * thread's own frame, whose stack redzones AddressSanitizer does
+	 * not clear when cancellation unwinds it (the thread's exit
+	 * handlers then run over them: a false stack-buffer-underflow) */
+	int old_cancel_state;
 };
 
 static void *exits_holding_handle(void *arg)
@@ -753,12 +758,13 @@ static void *cancelled_between_sections(void *arg)
 	pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, NULL);
 	l->orphan = evmap_reader_clone(l->parent);
 	for (;;) {
-		int old;
-		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE,
+				       &l->old_cancel_state);
 		evmap_enter(l->orphan);
 		evmap_leave(l->orphan);
 		l->sections++;
-		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
+		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE,
+				       &l->old_cancel_state);
 		if (!signalled) {
 			evt_event_set(&l->entered);
 			signalled = true;
