@@ -535,11 +535,8 @@ EVMAP_EXPORT int evmap_evict(evmap_writer *w, size_t keys, uint64_t seed);
  * Context: the writer's thread, outside any read section of that thread;
  *          may wait (spinning, then yielding the CPU, then sleeping up to
  *          a millisecond at a time) for a reader that is inside the copy;
- *          never waits for one that is not, with one exception: a
- *          section that began before the first refresh (its
- *          evmap_enter() returned NULL) and is still open is waited for
- *          as if it were inside, from the third refresh on (the first
- *          that changes a copy that was published), until it ends.
+ *          never waits for one that is not (a section whose
+ *          evmap_enter() returned NULL is in no copy).
  * Return:  0: published. A read section that the application orders
  *          after this return sees every write logged before the call
  *          (<evmap.h>, "Ordering guarantees", says exactly what holds).

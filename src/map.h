@@ -43,15 +43,20 @@ struct evmap_view {
 struct evmap__shared {
 	/* Written by the writer at every refresh, read at every section:
 	 * alone on its line. (generation << 1) | index in copies[] of the
-	 * published copy; 0: none yet (generation 0 is never published);
-	 * all ones: destroyed, the word of a section that announced the
-	 * destruction (registry.h, EVMAP__GENERATION_DESTROYED), so that
-	 * such a handle finds its cached view (none) current, and one that
-	 * never announced a generation does not. One word, so a reader
-	 * learns the view and its generation with one load. */
+	 * published copy (generations from 1); all ones: destroyed, the
+	 * word of a section that announced the destruction (registry.h,
+	 * EVMAP__GENERATION_DESTROYED), so that such a handle finds its
+	 * cached view (none) current, and one that never announced a
+	 * generation does not; all ones but the copy bit: none yet. No
+	 * section word matches "none yet" (evmap__section_view_is_cached:
+	 * with the inside bit it is the destroyed word, which a section
+	 * stores only after destruction), so every section that loads it
+	 * takes the slow path, which stores "outside" (registry.c). One
+	 * word, so a reader learns the view and its generation with one
+	 * load. */
 	uint64_t published __attribute__((aligned(64)));
-#define EVMAP__PUBLISHED_NONE UINT64_C(0) /* before the first refresh */
 #define EVMAP__PUBLISHED_DESTROYED UINT64_MAX /* after evmap_writer_free */
+#define EVMAP__PUBLISHED_NONE (EVMAP__PUBLISHED_DESTROYED - 1) /* not ready */
 	/* Read-only after creation. */
 	struct evmap_view *copies[2] __attribute__((aligned(64)));
 	/* evmap_get_first's fast path applies: identity keys, a value type

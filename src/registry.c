@@ -128,6 +128,27 @@
  * it may still be inside that copy) or if the fence after the destroyed
  * word is left out.
  *
+ * Not ready
+ * ---------
+ * Before the first refresh, shared->published holds EVMAP__PUBLISHED_NONE
+ * (map.h), which no section word matches as its cached view, so a section
+ * that loads it at step 4 takes evmap__section_announce(): it stores
+ * "outside" (release), generation unchanged (0: nothing was ever
+ * announced), and returns no view; the rest of the section touches no
+ * copy. To the writer that handle is one outside with an older
+ * generation: cleared by rules B or C like any idle handle (one barrier,
+ * then parked), never waited for. That is sound for the same reason as
+ * any "outside": the section loaded no view, and the handle's next
+ * section stores "inside" again at step 1 before its step 4, so rule C's
+ * argument covers it. Leaving "inside, generation 0" instead (as an
+ * earlier version did) made the writer wait for such a section, open
+ * since before the first refresh, from the third refresh on. Announcing
+ * a generation above every published one instead would be unsound: the
+ * handle's next section could load the standby's generation at step 4
+ * while the writer, still reading the high generation from the word,
+ * judges it clear by rule A. The model (tests/model, -DNOT_READY) checks
+ * the first and finds the second (NOT_READY_ANNOUNCES_HIGH).
+ *
  * The list
  * --------
  * shared->handles is a singly linked list: evmap__registry_add pushes at
@@ -206,7 +227,17 @@ const struct evmap_view *evmap__section_announce(evmap_reader *r,
 						 uint64_t published)
 {
 	if (published == EVMAP__PUBLISHED_NONE) {
-		r->view = NULL; /* nothing to announce yet */
+		/* Not ready: this section enters no copy, so it says
+		 * "outside" at once (release, as a leave's), and a writer
+		 * that refreshes meanwhile does not wait for it ("Not
+		 * ready", above). Its liburcu section stays open until
+		 * evmap_leave(), which sees the word outside and ends only
+		 * that (registry.h, evmap__section_end). */
+		r->view = NULL;
+		__atomic_store_n(&r->section,
+				 __atomic_load_n(&r->section, __ATOMIC_RELAXED) &
+					 ~EVMAP__SECTION_INSIDE,
+				 __ATOMIC_RELEASE);
 		return NULL;
 	}
 	/* The destroyed word announces EVMAP__GENERATION_DESTROYED (rule A

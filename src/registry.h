@@ -55,7 +55,8 @@ const struct evmap_view *evmap__section_announce(evmap_reader *r,
  *      compiler barrier only);
  *   3. load the parked flag; if raised, un-park (a full fence);
  *   4. load the published view and its generation (one acquire load);
- *   5. if its generation is not the announced one, announce it (release).
+ *   5. if its generation is not the announced one, announce it (release);
+ *      if the map is not ready, store "outside" instead (release).
  * r->view caches the view of the announced generation: while that
  * generation is still the published one, its copy has not changed since
  * it was published (the writer only changes the other copy), so the
@@ -94,7 +95,7 @@ static inline bool evmap__section_view_is_cached(uint64_t word,
 {
 	/* published is (generation << 1) | copy, the word (generation << 1)
 	 * | inside: equal once the copy bit is set, if the generation is the
-	 * announced one (generation 0, none yet: r->view is NULL) */
+	 * announced one. Never for EVMAP__PUBLISHED_NONE (map.h). */
 	return (published | EVMAP__SECTION_INSIDE) == word;
 }
 
@@ -119,15 +120,21 @@ evmap__section_begin(evmap_reader *r)
 }
 
 /* End the outermost read section of @r: "outside" (release: every load
- * of the section is ordered before it), then liburcu's read unlock.
- * Nothing to do if the section never began (evmap_enter() could not bind
- * the handle to its thread). */
+ * of the section is ordered before it), then liburcu's read unlock. A
+ * word already outside: the section found the map not ready and said so
+ * at once (step 5), and only liburcu's section is left to end; or the
+ * section never began (evmap_enter() could not bind the handle to its
+ * thread: the handle is not bound to this one, nothing to end). */
 static inline void evmap__section_end(evmap_reader *r)
 {
 	uint64_t word = __atomic_load_n(&r->section, __ATOMIC_RELAXED);
 
-	if (!(word & EVMAP__SECTION_INSIDE))
+	if (!(word & EVMAP__SECTION_INSIDE)) {
+		if (__atomic_load_n(&r->binding.owner, __ATOMIC_RELAXED) ==
+		    evmap__rcu_self())
+			evmap__rcu_read_unlock(&r->binding);
 		return;
+	}
 	__atomic_store_n(&r->section, word & ~EVMAP__SECTION_INSIDE,
 			 __ATOMIC_RELEASE);
 	evmap__rcu_read_unlock(&r->binding);

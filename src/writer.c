@@ -114,6 +114,7 @@ EVMAP_EXPORT int evmap_new(const evmap_type *key_type,
 	shared->get_first_fast = !shared->value_type_frees &&
 				 shared->types.key.kind == EVMAP__KIND_IDENTITY &&
 				 evmap__rcu_readers_use_membarrier();
+	shared->published = EVMAP__PUBLISHED_NONE;
 	shared->refs = 1; /* the writer's; the reader takes its own */
 	w->shared = shared;
 	shared->copies[0] = &w->copies[0];

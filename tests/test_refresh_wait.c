@@ -253,6 +253,69 @@ static void test_refresh_waits_for_handle_inside_old_copy(void **state)
 	free_map(w);
 }
 
+/* A section begun before the first refresh (no view) is in no copy: the
+ * writer never waits for it, however many refreshes it makes meanwhile,
+ * and it proves it outside with one barrier (registry.c, "Not ready"). */
+static void test_section_begun_before_ready_is_not_waited_for(void **state)
+{
+	struct held_section h = {0};
+	evmap_writer *w;
+	evmap_reader *r;
+	pthread_t t;
+
+	(void)state;
+	new_map(&w, &r);
+	start_holding(&h, r, &t);
+	assert_int_equal(h.generation, 0); /* evmap_enter() returned NULL */
+	for (uint64_t i = 0; i < 6; i++) {
+		write_pair(w, 0, i);
+		assert_int_equal(evmap_try_refresh(w), 0);
+	}
+	assert_int_equal(stats_of(w).busy, 0);
+	assert_int_equal(stats_of(w).waited, 0);
+	assert_int_equal(stats_of(w).barriers, 1);
+	assert_int_equal(stats_of(w).proven, 1);
+	__atomic_store_n(&h.release, 1, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	/* its next section sees the map as it is now */
+	assert_int_equal(evmap_view_generation(evmap_enter(r)), 6);
+	evmap_leave(r);
+	evmap_reader_free(r);
+	free_map(w);
+}
+
+/* The same state through evmap_get_first's own section and a nested
+ * evmap_enter(): each ends liburcu's section too (a refresh on this
+ * thread right after is not refused with -EDEADLK). */
+static void test_sections_before_ready_end_their_rcu_section(void **state)
+{
+	evmap_writer *w;
+	evmap_reader *r;
+	const void *value = EVT_U64(7);
+
+	(void)state;
+	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
+				   &r),
+			 0);
+	assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(2)), 0);
+	assert_int_equal(evmap_get_first(r, EVT_U64(1), &value), 0);
+	assert_ptr_equal(value, EVT_U64(7));
+	assert_null(evmap_enter(r));
+	assert_null(evmap_enter(r)); /* nested: the same (no) view */
+	assert_int_equal(evmap_get_first(r, EVT_U64(1), &value), 0);
+	assert_int_equal(evmap_refresh(w), -EDEADLK);
+	evmap_leave(r);
+	assert_int_equal(evmap_refresh(w), -EDEADLK);
+	evmap_leave(r);
+	assert_int_equal(evmap_refresh(w), 0);
+	assert_int_equal(evmap_get_first(r, EVT_U64(1), &value), 1);
+	assert_ptr_equal(value, EVT_U64(2));
+	for (uint64_t i = 0; i < 4; i++)
+		assert_int_equal(evmap_refresh(w), 0);
+	evmap_reader_free(r);
+	evmap_writer_free(w);
+}
+
 static void test_maps_do_not_wait_for_each_other(void **state)
 {
 	struct held_section h = {0};
@@ -903,6 +966,8 @@ int main(void)
 		cmocka_unit_test(test_announced_handle_needs_no_barrier),
 		cmocka_unit_test(test_idle_handle_parked_by_one_barrier),
 		cmocka_unit_test(test_refresh_waits_for_handle_inside_old_copy),
+		cmocka_unit_test(test_section_begun_before_ready_is_not_waited_for),
+		cmocka_unit_test(test_sections_before_ready_end_their_rcu_section),
 		cmocka_unit_test(test_maps_do_not_wait_for_each_other),
 		cmocka_unit_test(test_destruction_waits_for_handle_inside),
 		cmocka_unit_test(test_destruction_does_not_wait_for_other_maps),

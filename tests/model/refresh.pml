@@ -37,6 +37,15 @@
  *                      (as a refresh would) instead of D;
  *   NO_DESTROY_FENCE   no fence between the destroyed word's store and
  *                      the wait's first WORD load.
+ * NOT_READY: the map starts with no view (PUB = NONE_PUB, the C code's
+ * EVMAP__PUBLISHED_NONE): a section that loads it enters no copy and
+ * stores "outside" at once (release), generation unchanged; its end
+ * stores nothing. Publications 1..G follow; the first two change copies
+ * never published, so the first wait is for generation 2. One variant
+ * with it must fail:
+ *   NOT_READY_ANNOUNCES_HIGH  such a section announces a generation above
+ *                      every published one instead (and stays inside),
+ *                      as an unsound alternative would.
  * Two more, about the C code's handling of a failed barrier:
  *   BARRIER_MAY_FAIL   the barrier system call may fail; the wait then
  *                      returns -EAGAIN (try_refresh) and is called again,
@@ -74,7 +83,8 @@
  *      barrier between the two would drain nothing);
  *   4. load PUB; ghost: in[r] := copy + 1, in the same step;
  *   5. a new generation: ann := it, store WORD := ann*2+1 (release),
- *      appended (its own step);
+ *      appended (its own step); NONE_PUB (NOT_READY): store WORD :=
+ *      ann*2 (release, "outside"), appended, and no store at 7;
  *   6. ghost in[r] := 0, and
  *   7. store WORD := ann*2 (release), appended: 6 and 7 are one step (the
  *      ghost is cleared a little later than it could be: the check is, if
@@ -96,12 +106,13 @@
  * ----------------------
  * PUB holds a generation g; the copy it names is g % 2. Copy 0 is
  * published at generation 0 at the start (the C code starts with no
- * view, NULL, which puts a reader in no copy: a simpler case). The writer
+ * view: NOT_READY models that start). The writer
  * publishes generations 1..G. Before it publishes g + 1 it changes the
  * standby, copy (g + 1) % 2, which was published at g - 1 and unpublished
  * when g was published; so for g >= 1 it first waits until every handle
  * is clear for g (registry_wait(gen = g)). For g = 0 the standby, copy 1,
- * was never published: no wait.
+ * was never published: no wait. With NOT_READY neither copy was published
+ * at the start: no wait for g = 0 and g = 1.
  *
  * Memory model (TSO)
  * ------------------
@@ -177,12 +188,22 @@
 /* DESTROY: the generation of the destroyed word (EVMAP__GENERATION_
  * DESTROYED), above every published one */
 #define D (G + 1)
+/* NOT_READY: PUB's value before the first publication
+ * (EVMAP__PUBLISHED_NONE): no generation, no copy */
+#define NONE_PUB 100
+/* NOT_READY_ANNOUNCES_HIGH: the generation such a section would announce
+ * (above every published one and D) */
+#define HIGH (G + 2)
 
 #define GEN(w) ((w) / 2)
 #define INSIDE(w) ((w) % 2)
 
 /* ---- memory ---- */
+#ifdef NOT_READY
+byte pub = NONE_PUB;
+#else
 byte pub = 0;
+#endif
 byte word[NR];                  /* 0: outside, generation 0 */
 bit flag[NR];                   /* init: flag[1] = 1 (born parked) */
 
@@ -282,6 +303,7 @@ proctype reader(byte r; byte nsec)
 	byte ann = 0;           /* the generation announced last */
 	byte p;                 /* the PUB just loaded */
 	bit newgen;             /* p was a new generation: announce it */
+	bit noview;             /* p was NONE_PUB: WORD says outside already */
 	bit f;                  /* the FLAG just loaded */
 	byte sec = 0;
 	byte k;
@@ -327,28 +349,46 @@ proctype reader(byte r; byte nsec)
 		 * comparison with ann, local, is folded into the load) */
 		atomic {
 			p = pub;
+			if
+			:: p == NONE_PUB ->
+				/* not ready: no view, no copy entered */
+				in[r] = 0;
+				noview = 1
 #ifdef DESTROY
 			/* the destroyed word: no view, no copy entered */
-			if
 			:: p == D -> in[r] = 0
 			:: else ->
 				in[r] = p % 2 + 1;
 				assert(changing != in[r] && !freed)
-			fi;
 #else
-			in[r] = p % 2 + 1;
-			assert(changing != in[r]);
+			:: else ->
+				in[r] = p % 2 + 1;
+				assert(changing != in[r])
 #endif
+			fi;
 			if
-			:: p != ann -> ann = p; newgen = 1
+			:: p != ann && !noview -> ann = p; newgen = 1
 			:: else
 			fi;
 			p = 0
 		};
-		/* 5: a new generation: announce it (release store) */
+		/* 5: a new generation: announce it (release store); not
+		 * ready: "outside" (release), generation unchanged */
 		if
 		:: newgen ->
 			atomic { newgen = 0; rappend(r, A_WORD, ann * 2 + 1) }
+#ifdef NOT_READY_ANNOUNCES_HIGH
+		:: noview ->
+			/* the unsound alternative: announce a generation
+			 * above every published one, and stay inside */
+			atomic {
+				noview = 0;
+				ann = HIGH;
+				rappend(r, A_WORD, ann * 2 + 1)
+			}
+#else
+		:: noview -> atomic { rappend(r, A_WORD, ann * 2) }
+#endif
 		:: else
 		fi;
 		/* ... the section's body: loads of copy in[r] - 1 ... */
@@ -357,7 +397,12 @@ proctype reader(byte r; byte nsec)
 			in[r] = 0;                 /* 6: no longer in a copy */
 			f = 0;
 			sec++;
-			rappend(r, A_WORD, ann * 2);   /* 7: "outside" (release) */
+			/* 7: "outside" (release); not after a not-ready
+			 * section, whose WORD says outside already */
+			if
+			:: noview -> noview = 0
+			:: else -> rappend(r, A_WORD, ann * 2)
+			fi;
 			/* re-enter (a next section on the same handle), or
 			 * go idle for good */
 			if
@@ -649,8 +694,13 @@ proctype writer()
 
 	do
 	:: cur < G ->
+		/* the standby was published before (at cur - 1) */
 		if
+#ifdef NOT_READY
+		:: cur > 1 -> registry_wait()
+#else
 		:: cur > 0 -> registry_wait()
+#endif
 		:: else
 		fi;
 		/* ---- change the standby, copy (cur + 1) % 2 ---- */

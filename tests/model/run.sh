@@ -38,6 +38,10 @@ models=(
 	# the fix, on a busy reader of 2 sections to keep it a few seconds
 	"refresh BARRIER_MAY_FAIL (parking trusted without re-verification)|fail|-DBARRIER_MAY_FAIL"
 	"refresh BARRIER_MAY_FAIL+VERIFY_RESET (as the code does)|ok|-DBARRIER_MAY_FAIL -DVERIFY_RESET -DSECTIONS0=2"
+	# the map not ready at the start: a section that finds no view says
+	# "outside" at once; announcing a high generation instead is unsound
+	"not ready (correct)|ok|-DNOT_READY -DG=4"
+	"not ready NOT_READY_ANNOUNCES_HIGH|fail|-DNOT_READY -DG=4 -DNOT_READY_ANNOUNCES_HIGH"
 	# destruction (evmap_writer_free) after 2 publications
 	"destroy (correct)|ok|-DDESTROY -DG=2"
 	"destroy DESTROY_WAIT_OLD|fail|-DDESTROY -DG=2 -DDESTROY_WAIT_OLD"
