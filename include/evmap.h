@@ -25,7 +25,9 @@
  * evmap_type_cstr itself; other types (a copy of evmap_type_cstr
  * included) take NULL as an ordinary item, which reaches their callbacks.
  * "Own section": a read section of the calling thread, on any handle of
- * any map (also one whose evmap_enter() returned NULL).
+ * any map (also one whose evmap_enter() returned NULL because the map was
+ * not ready or destroyed; not one whose evmap_enter() could not register
+ * the thread with RCU for lack of memory, which holds nothing).
  *
  *   function                NULL handle  other bad input
  *   evmap_version           -            (no arguments)
@@ -88,7 +90,9 @@
  *   evmap_enter             NULL         not ready, writer freed, or
  *                                        the thread cannot register with
  *                                        RCU: NULL, but still a section
- *                                        (call evmap_leave())
+ *                                        (call evmap_leave()); the last
+ *                                        one holds nothing, and is not
+ *                                        an own section
  *   evmap_leave             no-op        handle not in a section: no-op
  *                                        (ends no other handle's)
  *   evmap_view_len, _meta,  0 / NULL     _get, cstr NULL key: NULL
@@ -165,7 +169,12 @@
  *    that belonged to its own thread; handles of other threads are dead in
  *    the child: free them, never use them. A section that another thread
  *    had open at the fork ended with it: the child's refreshes and
- *    destructions do not wait for it. A thread that forks
+ *    destructions do not wait for it. Those hooks wait for a liburcu
+ *    grace period in progress (a destruction that evmap_writer_free()
+ *    deferred, evmap_wait_deferred() on another thread) to end, and so
+ *    for the read sections other threads have open meanwhile: a thread
+ *    that keeps a section open until another thread's fork() returns
+ *    deadlocks that fork. A thread that forks
  *    inside its own read section (a type's hash or equal called by a
  *    lookup included) skips liburcu's hooks, which would wait for that
  *    very section: its child may only exec() or _exit(). fork() from
@@ -668,8 +677,10 @@ EVMAP_EXPORT void evmap_reader_free(evmap_reader *r);
  *          section on the same thread.
  * Return:  the published view; NULL before the first refresh, after the
  *          map was destroyed, for a NULL @r, or if the thread could not be
- *          registered with RCU (no memory). Every call, NULL or not, must
- *          be matched by one evmap_leave() on the same handle and thread.
+ *          registered with RCU (no memory; such a section holds nothing:
+ *          evmap_refresh() on this thread is not refused because of it).
+ *          Every call, NULL or not, must be matched by one evmap_leave()
+ *          on the same handle and thread.
  */
 EVMAP_EXPORT const evmap_view *evmap_enter(evmap_reader *r);
 

@@ -8,8 +8,9 @@
  *    later refresh fail (allocation failure injection, internal library);
  *  - a reader handle freed inside its own section ends that section;
  *  - a section whose thread cannot register with RCU (no memory) sees no
- *    view, nested sections included, and the handle's next section on a
- *    thread that can sees the published view again;
+ *    view, nested sections included, holds nothing (a refresh inside it
+ *    is not refused), and the handle's next section on a thread that can
+ *    sees the published view again;
  *  - threads the application registers with liburcu itself: a thread that
  *    lost its last handle and was unregistered by the application is
  *    protected again by its next handle; a writer thread, a thread whose
@@ -173,8 +174,10 @@ static bool fail_all(size_t size, void *ctx)
 
 struct unbound_reads {
 	evmap_reader *r;
+	evmap_writer *w;
 	const evmap_view *outer, *nested;
 	int get_first, nested_get_first;
+	int refresh_inside; /* evmap_refresh() inside the unbound section */
 };
 
 /* On a new thread, whose record cannot be allocated. */
@@ -189,9 +192,11 @@ static void read_without_memory(void *arg)
 	u->nested = evmap_enter(u->r);
 	/* inside the unbound section: no view, no value */
 	u->nested_get_first = evmap_get_first(u->r, EVT_U64(1), &value);
-	evmap_leave(u->r);
-	evmap_leave(u->r);
+	/* it holds nothing, and is not an own section (header) */
 	evmap__alloc_set_failure_hook(NULL, NULL);
+	u->refresh_inside = evmap_refresh(u->w);
+	evmap_leave(u->r);
+	evmap_leave(u->r);
 }
 
 static void test_unbound_section_sees_no_view(void **state)
@@ -203,6 +208,7 @@ static void test_unbound_section_sees_no_view(void **state)
 
 	(void)state;
 	evt_new_u64_map(&w, &u.r);
+	u.w = w;
 	assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(7)), 0);
 	assert_int_equal(evmap_refresh(w), 0);
 	/* a section on this thread first: the handle knows the view */
@@ -214,8 +220,11 @@ static void test_unbound_section_sees_no_view(void **state)
 	assert_null(u.outer);
 	assert_null(u.nested);
 	assert_int_equal(u.nested_get_first, 0);
-	/* back on a registered thread, same generation: the same view */
-	assert_ptr_equal(evmap_enter(u.r), v);
+	assert_int_equal(u.refresh_inside, 0);
+	assert_int_equal(evmap_generation(w), 2);
+	/* back on a registered thread: the view of that refresh */
+	v = evmap_enter(u.r);
+	assert_int_equal(evmap_view_generation(v), 2);
 	assert_ptr_equal(evmap_enter(u.r), v);
 	evmap_leave(u.r);
 	evmap_leave(u.r);
