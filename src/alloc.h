@@ -21,8 +21,11 @@ void evmap__alloc_set_failure_hook(evmap__alloc_failure_hook hook, void *ctx);
 void *evmap__malloc(size_t size);
 void *evmap__calloc(size_t count, size_t size);
 void *evmap__realloc(void *ptr, size_t size);
-/* Cache-line aligned allocation (reader handles: no false sharing). */
+/* Cache-line aligned allocation (reader handles, the map's shell and
+ * writer: no false sharing); @alignment a power of two. Free with
+ * evmap__aligned_free, never evmap__free. */
 void *evmap__aligned_alloc(size_t alignment, size_t size);
+void evmap__aligned_free(void *ptr);
 /*
  * A large array (hash table slots), not yet touched: from 4 MiB on it is
  * 2 MiB aligned and advised for transparent huge pages, so that lookups

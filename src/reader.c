@@ -31,7 +31,7 @@ evmap_reader *evmap__reader_new(struct evmap__shared *s)
 void evmap__shared_put(struct evmap__shared *s)
 {
 	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0)
-		evmap__free(s);
+		evmap__aligned_free(s);
 }
 
 EVMAP_EXPORT evmap_reader *evmap_reader_clone(const evmap_reader *r)

@@ -280,7 +280,7 @@ void evmap__registry_free(evmap_reader *r)
 	 * writer's free of its memory. */
 	if (!__atomic_compare_exchange_n(&r->state, &live, HANDLE_FREED, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		evmap__free(r); /* an orphan: nobody else knows it */
+		evmap__aligned_free(r); /* an orphan: nobody else knows it */
 	evmap__shared_put(s);
 }
 
@@ -298,7 +298,7 @@ void evmap__registry_close(struct evmap__shared *s)
 						 HANDLE_ORPHAN, false,
 						 __ATOMIC_ACQ_REL,
 						 __ATOMIC_ACQUIRE))
-			evmap__free(h);
+			evmap__aligned_free(h);
 		h = next;
 	}
 }
@@ -350,14 +350,14 @@ static void reclaim(struct evmap__shared *s)
 			link = &h->next;
 		} else if (link != &s->handles) {
 			*link = next;
-			evmap__free(h);
+			evmap__aligned_free(h);
 		} else {
 			evmap_reader *expected = h;
 
 			if (__atomic_compare_exchange_n(link, &expected, next,
 							false, __ATOMIC_ACQUIRE,
 							__ATOMIC_RELAXED))
-				evmap__free(h);
+				evmap__aligned_free(h);
 			else /* pushed over: keep it, sweep below it */
 				link = &h->next;
 		}

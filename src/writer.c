@@ -139,8 +139,8 @@ nomem:
 		evmap__table_destroy(&w->copies[0].table);
 		evmap__table_destroy(&w->copies[1].table);
 	}
-	evmap__free(w);
-	evmap__free(shared);
+	evmap__aligned_free(w);
+	evmap__aligned_free(shared);
 	return -ENOMEM;
 }
 
@@ -531,7 +531,7 @@ static void destroy_now(evmap_writer *w)
 	evmap__table_destroy(&w->copies[1].table);
 	free_metas(w);
 	evmap__shared_put(w->shared);
-	evmap__free(w);
+	evmap__aligned_free(w);
 }
 
 static void destroy_deferred(void *arg)
