@@ -294,9 +294,7 @@ static void test_sections_before_ready_end_their_rcu_section(void **state)
 	const void *value = EVT_U64(7);
 
 	(void)state;
-	assert_int_equal(evmap_new(&evmap_type_u64, &evmap_type_u64, NULL, &w,
-				   &r),
-			 0);
+	evt_new_u64_map(&w, &r);
 	assert_int_equal(evmap_insert(w, EVT_U64(1), EVT_U64(2)), 0);
 	assert_int_equal(evmap_get_first(r, EVT_U64(1), &value), 0);
 	assert_ptr_equal(value, EVT_U64(7));
