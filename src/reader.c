@@ -353,8 +353,7 @@ EVMAP_EXPORT int evmap_get_first(evmap_reader *r, const void *key,
 	/* the word is still @word: it was not announced or un-parked; and
 	 * the probe called nothing, so liburcu's counter is still what step
 	 * 2 stored (rcu.h) */
-	__atomic_store_n(&r->section, word & ~EVMAP__SECTION_INSIDE,
-			 __ATOMIC_RELEASE);
+	evmap__section_store_outside(r, word);
 	evmap__rcu_read_unlock_restore(&r->binding, rcu_before, true);
 	return found;
 }

@@ -234,10 +234,8 @@ const struct evmap_view *evmap__section_announce(evmap_reader *r,
 		 * evmap_leave(), which sees the word outside and ends only
 		 * that (registry.h, evmap__section_end). */
 		r->view = NULL;
-		__atomic_store_n(&r->section,
-				 __atomic_load_n(&r->section, __ATOMIC_RELAXED) &
-					 ~EVMAP__SECTION_INSIDE,
-				 __ATOMIC_RELEASE);
+		evmap__section_store_outside(
+			r, __atomic_load_n(&r->section, __ATOMIC_RELAXED));
 		return NULL;
 	}
 	/* The destroyed word announces EVMAP__GENERATION_DESTROYED (rule A

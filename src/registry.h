@@ -88,6 +88,17 @@ static inline uint64_t evmap__section_store_inside(evmap_reader *r)
 	return evmap__section_store_inside_as(r, false, &rcu_before);
 }
 
+/* Store "outside" with the generation of @word, the section word it
+ * replaces (release: every load of the section is ordered before it):
+ * the end of a section, or at once for a section that found the map not
+ * ready. */
+static inline void evmap__section_store_outside(evmap_reader *r,
+						uint64_t word)
+{
+	__atomic_store_n(&r->section, word & ~EVMAP__SECTION_INSIDE,
+			 __ATOMIC_RELEASE);
+}
+
 /* Whether a section that stored @word finds its cached view current in
  * @published, the published word (step 5's test). */
 static inline bool evmap__section_view_is_cached(uint64_t word,
@@ -135,8 +146,7 @@ static inline void evmap__section_end(evmap_reader *r)
 			evmap__rcu_read_unlock(&r->binding);
 		return;
 	}
-	__atomic_store_n(&r->section, word & ~EVMAP__SECTION_INSIDE,
-			 __ATOMIC_RELEASE);
+	evmap__section_store_outside(r, word);
 	evmap__rcu_read_unlock(&r->binding);
 }
 
