@@ -197,9 +197,10 @@ static bool item_equal(const void *a, const void *b, void *ctx)
  * allocations, and ASan's malloc and free were the largest cost of an
  * execution. The pool keeps what ASan would catch:
  * - a freed item is poisoned at once, so any access to it is reported
- *   (use-after-poison), and it is reused only after POOL_QUARANTINE later
- *   frees, several executions' worth: an early free within an execution
- *   is always seen;
+ *   (use-after-poison), and its slot is reused only once the execution
+ *   after the one that freed it has ended (pool_execution_end): an early
+ *   free within an execution is always seen, and so is a stale pointer
+ *   the library kept into the next execution;
  * - each item is followed by a poisoned redzone, so an overflow is seen;
  * - a double free reads a poisoned magic;
  * - a leak is seen by items_live, as in every build.
@@ -221,17 +222,41 @@ static bool item_equal(const void *a, const void *b, void *ctx)
 
 #define POOL_SLOT 64		/* an item, then its redzone */
 #define POOL_SLAB_SLOTS 1024
-#define POOL_QUARANTINE 16384	/* frees before a slot is reused */
 #define POOL_MAX_SLABS 4096
 
+/*
+ * Slots freed and still poisoned: held[0, held_before) by the execution
+ * before this one, held[held_before, nheld) by this one. Reused slots are
+ * taken from the top of reusable, so an execution reuses the slots of the
+ * one two before it, still in the cache. The pool used to reuse a slot
+ * after 16 384 later frees, in FIFO order: every reused slot and its
+ * shadow were a cache miss, and pool_shadow_set and item_clone 9% of a
+ * fuzzing profile. With this, 20 000 fixed-seed executions over a grown
+ * corpus (12 alternating runs of each build, pinned) took 0.91x the CPU
+ * time at the minimum and 0.79x at the median.
+ */
 static struct {
 	unsigned char *slabs[POOL_MAX_SLABS]; /* kept reachable: no leak report */
 	size_t nslabs, carved;	/* slots handed out of the last slab */
-	void *quarantine[POOL_QUARANTINE]; /* freed slots, oldest at head */
-	size_t head, count;
+	void **held;
+	size_t nheld, held_before, held_cap;
 	void **reusable;	/* slots out of quarantine */
 	size_t nreusable, reusable_cap;
 } pool;
+
+/* Room for one more pointer in *@array (of *@cap); aborts without memory. */
+CHECKER static void pool_room(void ***array, size_t n, size_t *cap)
+{
+	void **grown;
+
+	if (n < *cap)
+		return;
+	*cap = *cap ? 2 * *cap : 1024;
+	grown = realloc(*array, *cap * sizeof(*grown));
+	if (!grown)
+		abort();
+	*array = grown;
+}
 
 _Static_assert(sizeof(struct item) <= POOL_SLOT && sizeof(struct item) % 8 == 0,
 	       "ASan poisons in 8-byte granules");
@@ -305,31 +330,34 @@ CHECKER __attribute__((noinline)) static void *pool_alloc(void)
 CHECKER __attribute__((noinline)) static void pool_free(void *slot)
 {
 	pool_shadow_set(slot, POOL_USER_POISON);
-	if (pool.count == POOL_QUARANTINE) {
-		void *oldest = pool.quarantine[pool.head];
+	pool_room(&pool.held, pool.nheld, &pool.held_cap);
+	pool.held[pool.nheld++] = slot;
+}
 
-		pool.quarantine[pool.head] = slot;
-		pool.head = (pool.head + 1) % POOL_QUARANTINE;
-		if (pool.nreusable == pool.reusable_cap) {
-			size_t cap = pool.reusable_cap ? 2 * pool.reusable_cap : 1024;
-			void **grown = realloc(pool.reusable, cap * sizeof(*grown));
+/* After each execution: the slots the one before it freed become
+ * reusable (still poisoned until handed out again); this one's wait one
+ * more execution. */
+CHECKER __attribute__((noinline)) static void pool_execution_end(void)
+{
+	size_t mine = pool.nheld - pool.held_before;
 
-			if (!grown)
-				abort();
-			pool.reusable = grown;
-			pool.reusable_cap = cap;
-		}
-		pool.reusable[pool.nreusable++] = oldest;
-		return;
+	for (size_t i = 0; i < pool.held_before; i++) {
+		pool_room(&pool.reusable, pool.nreusable, &pool.reusable_cap);
+		pool.reusable[pool.nreusable++] = pool.held[i];
 	}
-	pool.quarantine[(pool.head + pool.count) % POOL_QUARANTINE] = slot;
-	pool.count++;
+	if (mine > 0 && pool.held_before > 0)
+		memmove(pool.held, pool.held + pool.held_before,
+			mine * sizeof(*pool.held));
+	pool.nheld = mine;
+	pool.held_before = mine;
 }
 #define item_storage_alloc() pool_alloc()
 #define item_storage_free(p) pool_free(p)
+#define item_storage_execution_end() pool_execution_end()
 #else
 #define item_storage_alloc() malloc(sizeof(struct item))
 #define item_storage_free(p) free(p)
+#define item_storage_execution_end() ((void)0)
 #endif
 
 static void *item_clone(const void *p, void *ctx)
@@ -1488,6 +1516,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		do_refresh(rn, evmap_refresh(rn->w), "refresh");
 	check_published(rn);
 	run_fini(rn);
+	item_storage_execution_end();
 	evmap__alloc_set_failure_hook(NULL, NULL);
 	free(rn);
 	return 0;
