@@ -40,6 +40,14 @@ struct evmap_view {
 } __attribute__((aligned(64)));
 
 /* The map's shell, shared by the writer and every reader handle. */
+/* How a map's reader handles were had, for tests (registry.c, "Spare
+ * handles"; evmap__reader_handle_stats). Atomic counters. */
+struct evmap__handle_stats {
+	uint64_t allocated; /* handles allocated */
+	uint64_t reused;    /* new handles that were a freed one, kept */
+	uint64_t released;  /* kept handles the writer then freed */
+};
+
 struct evmap__shared {
 	/* Written by the writer at every refresh, read at every section:
 	 * alone on its line. (generation << 1) | index in copies[] of the
@@ -72,6 +80,12 @@ struct evmap__shared {
 	/* Written when handles come and go. */
 	unsigned long refs __attribute__((aligned(64))); /* atomic */
 	struct evmap_reader *handles; /* atomic: the registry (registry.c) */
+	/* Freed handles kept for the next new one (registry.c, "Spare
+	 * handles"); changed under evmap__rcu_handles_lock(), read without
+	 * it as a hint. */
+	struct evmap_reader *spares; /* atomic */
+	bool spares_closed;          /* the writer was freed: keep no more */
+	struct evmap__handle_stats handle_stats;
 };
 
 /*
@@ -95,6 +109,7 @@ struct evmap_reader {
 	/* line 1: read at every section, written when handles come and go */
 	struct evmap__shared *shared __attribute__((aligned(64)));
 	struct evmap_reader *next;     /* registry list (registry.c) */
+	struct evmap_reader *next_spare; /* spare list, under the lock */
 	int state;                     /* atomic: enum evmap__handle_state */
 	/* line 2: the writer's own bookkeeping of this handle */
 	uint64_t clear_gen __attribute__((aligned(64)));

@@ -10,7 +10,8 @@
  * own: no memb call an application makes, on any thread, in any order,
  * sees it. libevmap keeps a record per thread for the thread's bindings,
  * freed with its last binding or at thread exit (a pthread key
- * destructor). All binding changes happen under bind_lock; the hot path
+ * destructor). All binding changes happen under bind_lock (which also
+ * guards every map's spare handles, registry.c); the hot path
  * only compares the binding's owner with the caller's identity
  * (evmap__rcu_self: the thread pointer, or pthread_self()).
  *
@@ -240,6 +241,21 @@ int evmap__rcu_bind_slow(struct evmap__rcu_binding *b)
 	__atomic_store_n(&b->owner, evmap__rcu_self(), __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&bind_lock);
 	return 0;
+}
+
+void evmap__rcu_handles_lock(void)
+{
+	pthread_mutex_lock(&bind_lock);
+}
+
+bool evmap__rcu_handles_trylock(void)
+{
+	return pthread_mutex_trylock(&bind_lock) == 0;
+}
+
+void evmap__rcu_handles_unlock(void)
+{
+	pthread_mutex_unlock(&bind_lock);
 }
 
 void evmap__rcu_unbind(struct evmap__rcu_binding *b)

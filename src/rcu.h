@@ -99,6 +99,14 @@ int evmap__rcu_bind_slow(struct evmap__rcu_binding *b);
 /* Forget @b (handle freed). Any thread. */
 void evmap__rcu_unbind(struct evmap__rcu_binding *b);
 
+/* The lock that also guards every map's spare handles (registry.c): the
+ * one bindings change under, held across fork() by the library's fork
+ * handlers, so that a fork child never finds a spare list half changed.
+ * Its holders never wait for anything. The writer only try-locks it. */
+void evmap__rcu_handles_lock(void);
+bool evmap__rcu_handles_trylock(void);
+void evmap__rcu_handles_unlock(void);
+
 static inline int evmap__rcu_bind(struct evmap__rcu_binding *b)
 {
 	if (__atomic_load_n(&b->owner, __ATOMIC_RELAXED) == evmap__rcu_self())

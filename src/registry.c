@@ -169,6 +169,35 @@
  * below that first handle stays valid for the whole wait. At
  * destruction the writer closes the list, and every handle still alive
  * becomes an orphan that frees itself.
+ *
+ * Spare handles
+ * -------------
+ * A freed handle stays in the list (only the writer unlinks), so if only
+ * the writer's next wait gave its memory back, threads that create and
+ * free handles while the writer does not refresh would grow the process
+ * without bound (272 bytes a handle: 1.36 GB after 5 million
+ * clone-and-free cycles). So evmap_reader_free() keeps the handle, still
+ * in the list, as a spare (shared->spares, state spare) and the map's next
+ * new handle is that one: memory is bounded by the most handles alive at
+ * once. The writer frees the spares at its next wait (release_spares(),
+ * then reclaim()), so a burst of handles is given back at the next
+ * refresh. The spare list changes under the library's bind lock
+ * (evmap__rcu_handles_lock: no holder waits for anything, and fork()
+ * takes it), which the read path never takes and the writer only
+ * try-locks. A spare keeps its section word ("outside", the generation
+ * it announced last), its cached view and its parked flag: to the
+ * protocol, reuse is a handle moved to another thread, the lock ordering
+ * the hand-over. One thing is new: the writer judges a spare clear
+ * (judge(): not live), and it may be made live again during that wait.
+ * Its new owner stores "live", then a full fence, before its first
+ * section's load of shared->published; the writer publishes, fences, then
+ * loads the state. Store-buffering with fences on both sides: either the
+ * writer sees "live" and judges the word by rules A to C, or the section
+ * loads the new publication and is in no copy the writer changes. Without
+ * that fence, on AArch64 (and on x86, whose unlock is a plain store that
+ * may wait in the store buffer) the section could load the old view while
+ * the writer still reads "spare". The model (tests/model, -DREUSE) checks
+ * this and fails without the fence (REUSE_NO_FENCE).
  */
 #include "registry.h"
 
@@ -180,6 +209,7 @@
 
 enum evmap__handle_state {
 	HANDLE_LIVE,   /* in the registry */
+	HANDLE_SPARE,  /* evmap_reader_free()d, kept in shared->spares */
 	HANDLE_FREED,  /* evmap_reader_free()d: the writer frees the memory */
 	HANDLE_ORPHAN, /* the writer was freed: the handle frees itself */
 };
@@ -269,23 +299,103 @@ void evmap__registry_add(struct evmap__shared *s, evmap_reader *r)
 					      __ATOMIC_RELAXED));
 }
 
+evmap_reader *evmap__registry_reuse(struct evmap__shared *s)
+{
+	evmap_reader *r;
+
+	if (!__atomic_load_n(&s->spares, __ATOMIC_RELAXED))
+		return NULL; /* a hint: the common case takes no lock */
+	evmap__rcu_handles_lock();
+	r = __atomic_load_n(&s->spares, __ATOMIC_RELAXED);
+	if (r) {
+		__atomic_store_n(&s->spares, r->next_spare, __ATOMIC_RELAXED);
+		r->next_spare = NULL;
+		/* an evmap_enter() that could not bind left a depth */
+		r->depth = 0;
+		__atomic_store_n(&r->state, HANDLE_LIVE, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&s->handle_stats.reused, 1,
+				   __ATOMIC_RELAXED);
+	}
+	evmap__rcu_handles_unlock();
+	/* "Spare handles", above: "live" before any section's load of
+	 * shared->published (x86: the unlock's store may wait in the store
+	 * buffer; AArch64: a release store and a later load) */
+	if (r)
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return r;
+}
+
 void evmap__registry_free(evmap_reader *r)
 {
 	struct evmap__shared *s = r->shared;
 	int live = HANDLE_LIVE;
+	bool kept = false;
 
-	/* Release: this thread's last uses of the handle come before the
-	 * writer's free of its memory. */
-	if (!__atomic_compare_exchange_n(&r->state, &live, HANDLE_FREED, false,
+	/* Release (the lock, the exchanges): this thread's last uses of the
+	 * handle come before its next owner's first, or the writer's free
+	 * of its memory. */
+	evmap__rcu_handles_lock();
+	if (!s->spares_closed &&
+	    __atomic_compare_exchange_n(&r->state, &live, HANDLE_SPARE, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		r->next_spare = __atomic_load_n(&s->spares, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->spares, r, __ATOMIC_RELAXED);
+		kept = true;
+	}
+	evmap__rcu_handles_unlock();
+	live = HANDLE_LIVE;
+	if (!kept &&
+	    !__atomic_compare_exchange_n(&r->state, &live, HANDLE_FREED, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		evmap__aligned_free(r); /* an orphan: nobody else knows it */
 	evmap__shared_put(s);
 }
 
+/* Writer, as a wait begins: the spare handles become freed ones, which
+ * reclaim() then frees. Skipped if the lock is taken (a handle coming or
+ * going): the next wait frees them. */
+static void release_spares(struct evmap__shared *s)
+{
+	evmap_reader *h;
+
+	if (!__atomic_load_n(&s->spares, __ATOMIC_RELAXED) ||
+	    !evmap__rcu_handles_trylock())
+		return;
+	h = __atomic_load_n(&s->spares, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->spares, NULL, __ATOMIC_RELAXED);
+	while (h) {
+		evmap_reader *next = h->next_spare;
+
+		h->next_spare = NULL;
+		__atomic_store_n(&h->state, HANDLE_FREED, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&s->handle_stats.released, 1,
+				   __ATOMIC_RELAXED);
+		h = next;
+	}
+	evmap__rcu_handles_unlock();
+}
+
+void evmap__reader_handle_stats(const evmap_reader *r,
+				struct evmap__handle_stats *out)
+{
+	const struct evmap__handle_stats *st = &r->shared->handle_stats;
+
+	out->allocated = __atomic_load_n(&st->allocated, __ATOMIC_RELAXED);
+	out->reused = __atomic_load_n(&st->reused, __ATOMIC_RELAXED);
+	out->released = __atomic_load_n(&st->released, __ATOMIC_RELAXED);
+}
+
 void evmap__registry_close(struct evmap__shared *s)
 {
-	evmap_reader *h = __atomic_exchange_n(&s->handles, REGISTRY_CLOSED,
-					      __ATOMIC_ACQ_REL);
+	evmap_reader *h;
+
+	/* No handle is kept from now on; the kept ones are freed below
+	 * (their state is not live). */
+	evmap__rcu_handles_lock();
+	s->spares_closed = true;
+	__atomic_store_n(&s->spares, NULL, __ATOMIC_RELAXED);
+	evmap__rcu_handles_unlock();
+	h = __atomic_exchange_n(&s->handles, REGISTRY_CLOSED, __ATOMIC_ACQ_REL);
 
 	while (h) {
 		evmap_reader *next = h->next;
@@ -463,6 +573,7 @@ int evmap__registry_wait(struct evmap__shared *s, uint64_t gen,
 	stat_inc(&st->waits);
 	/* The publication of @gen before any word is read (see above). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	release_spares(s);
 	reclaim(s);
 	/* The handles to wait for: the list as it is now. One pushed later
 	 * cannot be inside the old copy ("The list", above), and walking it

@@ -175,10 +175,19 @@ void evmap__writer_wait_stats(const evmap_writer *w,
 /* Add @r to @s's registry (any thread). A handle created after the writer
  * was freed is left out: nothing waits for it. */
 void evmap__registry_add(struct evmap__shared *s, evmap_reader *r);
+/* A handle of @s that was freed and kept (a spare), made live again for a
+ * new owner, or NULL if none is kept (any thread). The caller takes its
+ * reference on the map's shell. */
+evmap_reader *evmap__registry_reuse(struct evmap__shared *s);
 /* Take @r out of its map's registry and free it (any thread; not inside
- * one of @r's sections). The writer frees it later if it may still look at
- * it. Drops @r's reference on the map's shell. */
+ * one of @r's sections): kept as a spare for the map's next new handle
+ * while the writer lives, which frees spares at its next wait; the writer
+ * frees it later if it may still look at it. Drops @r's reference on the
+ * map's shell. */
 void evmap__registry_free(evmap_reader *r);
+/* A copy of the handle statistics of @r's map (tests). */
+void evmap__reader_handle_stats(const evmap_reader *r,
+				struct evmap__handle_stats *out);
 /* The generation a section announces when it finds the map destroyed
  * (the largest a section word can hold, so that the announced word is
  * EVMAP__PUBLISHED_DESTROYED; refresh never gets near it):

@@ -24,6 +24,7 @@
 
 #include "test_util.h"
 
+#include "alloc.h"
 #include "registry.h"
 
 #define VALUE_ALIVE UINT64_C(0x70616972616c6976)
@@ -549,26 +550,32 @@ static void test_fork_child_unbinds_other_threads_handles(void **state)
 /* ---- the registry under churn ---- */
 
 #define CHURN_KEEP 64
+#define CHURN_REFRESHES 200
 
 struct churn {
 	evmap_reader *origin;
 	evmap_reader *kept[CHURN_KEEP]; /* live at the end */
 	int stop;                        /* atomic: threads done */
+	unsigned long refreshes;         /* atomic: the writer's so far */
 };
 
 /* Create and free handles; keep every 97th (every other slot of kept[]
- * for each of the two threads). */
+ * for each of the two threads), until kept[] is full and the writer has
+ * refreshed CHURN_REFRESHES times meanwhile. */
 static void *churn_handles(void *arg)
 {
 	struct churn *c = ((void **)arg)[0];
 	size_t kept = (size_t)(uintptr_t)((void **)arg)[1];
 
-	for (size_t n = 1; kept < CHURN_KEEP; n++) {
+	for (size_t n = 1;
+	     kept < CHURN_KEEP ||
+	     __atomic_load_n(&c->refreshes, __ATOMIC_RELAXED) < CHURN_REFRESHES;
+	     n++) {
 		evmap_reader *r = evmap_reader_clone(c->origin);
 
 		if (!r)
 			continue;
-		if (n % 97 == 0) {
+		if (n % 97 == 0 && kept < CHURN_KEEP) {
 			c->kept[kept] = r;
 			kept += 2;
 		} else {
@@ -597,11 +604,12 @@ static void test_registry_keeps_live_handles_under_churn(void **state)
 	while (__atomic_load_n(&c.stop, __ATOMIC_ACQUIRE) < 2) {
 		assert_int_equal(evmap_refresh(w), 0);
 		refreshes++;
+		__atomic_store_n(&c.refreshes, refreshes, __ATOMIC_RELAXED);
 	}
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(pthread_join(t[i], NULL), 0);
 	assert_int_equal(evmap_refresh(w), 0);
-	assert_true(refreshes > 0);
+	assert_true(refreshes >= CHURN_REFRESHES);
 	/* every handle still alive is in the registry, once */
 	for (int k = -1; k < CHURN_KEEP; k++) {
 		evmap_reader *want = k < 0 ? c.origin : c.kept[k];
@@ -614,6 +622,131 @@ static void test_registry_keeps_live_handles_under_churn(void **state)
 	for (int k = 0; k < CHURN_KEEP; k++)
 		evmap_reader_free(c.kept[k]);
 	evmap_reader_free(c.origin);
+	free_map(w);
+}
+
+/* ---- spare handles ---- */
+
+static struct evmap__handle_stats handle_stats_of(const evmap_reader *r)
+{
+	struct evmap__handle_stats st;
+
+	evmap__reader_handle_stats(r, &st);
+	return st;
+}
+
+/* Handles created and freed while the writer does not refresh: each new
+ * one is the one freed before, so memory does not grow (it grew by 272
+ * bytes a cycle when freed handles waited for the writer's next wait). */
+static void test_freed_handle_is_reused_without_refresh(void **state)
+{
+	size_t cycles = evt_scale(100000, 1000);
+	evmap_writer *w;
+	evmap_reader *r, *c;
+	struct evmap__handle_stats st;
+
+	(void)state;
+	new_map(&w, &r);
+	write_pair(w, 0, 1);
+	assert_int_equal(evmap_refresh(w), 0);
+	for (size_t i = 0; i < cycles; i++) {
+		c = i % 2 ? evmap_reader_clone(r) : evmap_writer_reader(w);
+		assert_non_null(c);
+		assert_non_null(evmap_enter(c));
+		evmap_leave(c);
+		evmap_reader_free(c);
+	}
+	st = handle_stats_of(r);
+	assert_int_equal(st.allocated, 2);
+	assert_int_equal(st.reused, cycles - 1);
+	assert_int_equal(st.released, 0);
+	evmap_reader_free(r);
+	free_map(w);
+}
+
+/* A burst of handles freed together is given back at the writer's next
+ * wait: the handle after it is allocated anew. */
+static void test_refresh_frees_spare_handles(void **state)
+{
+	evmap_writer *w;
+	evmap_reader *r, *burst[10];
+	struct evmap__handle_stats st;
+
+	(void)state;
+	new_map(&w, &r);
+	for (int i = 0; i < 10; i++)
+		assert_non_null(burst[i] = evmap_reader_clone(r));
+	for (int i = 0; i < 10; i++)
+		evmap_reader_free(burst[i]);
+	/* the first two refreshes fill copies never published: no wait */
+	for (int i = 0; i < 3; i++) {
+		write_pair(w, 0, (uint64_t)i);
+		assert_int_equal(evmap_refresh(w), 0);
+	}
+	st = handle_stats_of(r);
+	assert_int_equal(st.allocated, 11);
+	assert_int_equal(st.released, 10);
+	assert_int_equal(stats_of(w).waits, 1);
+	burst[0] = evmap_reader_clone(r);
+	assert_non_null(burst[0]);
+	assert_int_equal(handle_stats_of(r).allocated, 12);
+	assert_int_equal(handle_stats_of(r).reused, 0);
+	/* ... and the registry holds the live ones only */
+	{
+		size_t n = 0;
+
+		for (evmap_reader *h = r->shared->handles; h; h = h->next)
+			n++;
+		assert_int_equal(n, 2);
+	}
+	evmap_reader_free(burst[0]);
+	evmap_reader_free(r);
+	free_map(w);
+}
+
+static bool fail_all(size_t size, void *ctx)
+{
+	(void)size;
+	(void)ctx;
+	return true;
+}
+
+/* On a new thread that cannot register (no memory for its record): the
+ * section cannot bind, and the handle is freed inside it. */
+static void free_inside_unbound_section(void *arg)
+{
+	evmap_reader *r = arg;
+
+	evmap__alloc_set_failure_hook(fail_all, NULL);
+	assert_null(evmap_enter(r));
+	evmap__alloc_set_failure_hook(NULL, NULL);
+	evmap_reader_free(r);
+}
+
+/* A handle freed inside a section that could not bind is reused as a new
+ * handle outside every section. */
+static void test_reused_handle_begins_outside_sections(void **state)
+{
+	evmap_writer *w;
+	evmap_reader *r, *c;
+	const evmap_view *v;
+
+	(void)state;
+	new_map(&w, &r);
+	write_pair(w, 0, 1);
+	assert_int_equal(evmap_refresh(w), 0);
+	c = evmap_reader_clone(r);
+	assert_non_null(c);
+	evt_run_in_thread(free_inside_unbound_section, c);
+	c = evmap_reader_clone(r);
+	assert_non_null(c);
+	assert_int_equal(handle_stats_of(r).reused, 1);
+	v = evmap_enter(c);
+	assert_non_null(v);
+	assert_non_null(evmap_values_first(evmap_view_get(v, EVT_U64(0))));
+	evmap_leave(c);
+	evmap_reader_free(c);
+	evmap_reader_free(r);
 	free_map(w);
 }
 
@@ -632,7 +765,7 @@ struct stress {
 	pthread_cond_t progress_cond;
 	uint64_t refreshes; /* under progress_lock */
 	int done;           /* atomic */
-	unsigned long violations, sections, sleeps, handoffs; /* atomic */
+	unsigned long violations, sections, sleeps, handoffs, churns; /* atomic */
 };
 
 static void violation(struct stress *s)
@@ -750,6 +883,37 @@ static void *pool_reader(void *arg)
 	return NULL;
 }
 
+/* Clone a handle, use it, free it, again and again: each new handle is
+ * the one freed before (a spare) made live again, while the writer
+ * waits. Between the free and the next clone, a section on a handle of
+ * its own gives the writer's waits a spare to free. */
+static void *churning_reader(void *arg)
+{
+	struct stress *s = arg;
+	evmap_reader *own = evmap_reader_clone(s->busy[0]), *c;
+	uint64_t rng = 11, gen, own_gen = 0;
+
+	if (!own) {
+		violation(s);
+		return NULL;
+	}
+	while (!stopped(s)) {
+		c = evmap_reader_clone(s->busy[0]);
+		if (!c) {
+			violation(s);
+			break;
+		}
+		gen = 0;
+		for (int i = 0; i < 3; i++)
+			check_section(s, c, &rng, &gen);
+		evmap_reader_free(c);
+		check_section(s, own, &rng, &own_gen);
+		__atomic_add_fetch(&s->churns, 1, __ATOMIC_RELAXED);
+	}
+	evmap_reader_free(own);
+	return NULL;
+}
+
 /* Whether every path the stress test asserts has run: the writer's
  * (announced, proven, barriers; parked is counted exactly below) and the
  * readers' (sections, sleeps, hand-offs). How many refreshes that takes
@@ -760,8 +924,10 @@ static void *pool_reader(void *arg)
 static bool stress_paths_ran(const struct stress *s)
 {
 	struct evmap__wait_stats st = stats_of(s->w);
+	struct evmap__handle_stats hs = handle_stats_of(s->busy[0]);
 
 	return st.announced > 0 && st.proven > 0 && st.barriers > 0 &&
+	       hs.reused > 0 && hs.released > 0 &&
 	       __atomic_load_n(&s->sections, __ATOMIC_RELAXED) > 0 &&
 	       __atomic_load_n(&s->sleeps, __ATOMIC_RELAXED) > 0 &&
 	       __atomic_load_n(&s->handoffs, __ATOMIC_RELAXED) > 0;
@@ -772,9 +938,10 @@ static void test_stress_refresh_after_every_write(void **state)
 	struct stress s = {0};
 	evmap_reader *first, *idle[2];
 	void *busy_args[3][2];
-	pthread_t busy[3], sleeper, pooled[2];
+	pthread_t busy[3], sleeper, pooled[2], churner;
 	size_t writes = evt_scale(20000, 500), n;
 	struct evmap__wait_stats st;
+	struct evmap__handle_stats hs;
 
 	(void)state;
 	pthread_mutex_init(&s.pool_lock, NULL);
@@ -800,6 +967,7 @@ static void test_stress_refresh_after_every_write(void **state)
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(pthread_create(&pooled[i], NULL, pool_reader, &s),
 				 0);
+	assert_int_equal(pthread_create(&churner, NULL, churning_reader, &s), 0);
 
 	for (n = 0; n < writes || !stress_paths_ran(&s); n++) {
 		write_pair(s.w, n % NPAIRS, n);
@@ -818,14 +986,19 @@ static void test_stress_refresh_after_every_write(void **state)
 	assert_int_equal(pthread_join(sleeper, NULL), 0);
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(pthread_join(pooled[i], NULL), 0);
+	assert_int_equal(pthread_join(churner, NULL), 0);
 
 	st = stats_of(s.w);
+	hs = handle_stats_of(s.busy[0]);
 	print_message("# refreshes %zu: announced %" PRIu64 ", parked %" PRIu64
 		      ", proven %" PRIu64 ", barriers %" PRIu64
 		      ", waited %" PRIu64 ", yields %" PRIu64
-		      "; sections %lu, sleeps %lu, hand-offs %lu\n",
+		      "; sections %lu, sleeps %lu, hand-offs %lu, churns %lu"
+		      "; handles allocated %" PRIu64 ", reused %" PRIu64
+		      ", released %" PRIu64 "\n",
 		      n, st.announced, st.parked, st.proven, st.barriers,
-		      st.waited, st.yields, s.sections, s.sleeps, s.handoffs);
+		      st.waited, st.yields, s.sections, s.sleeps, s.handoffs,
+		      s.churns, hs.allocated, hs.reused, hs.released);
 	assert_int_equal(s.violations, 0);
 	assert_int_equal(st.waits, n - 2);
 	/* every path ran: the idle handles alone are parked at every wait */
@@ -836,6 +1009,9 @@ static void test_stress_refresh_after_every_write(void **state)
 	assert_true(s.sections > 0);
 	assert_true(s.sleeps > 0);
 	assert_true(s.handoffs > 0);
+	assert_true(s.churns > 0);
+	assert_true(hs.reused > 0);
+	assert_true(hs.released > 0);
 
 	for (int i = 0; i < 3; i++)
 		evmap_reader_free(s.busy[i]);
@@ -975,6 +1151,9 @@ int main(void)
 			test_destruction_before_refresh_ends_under_a_reader_that_reenters),
 		cmocka_unit_test(test_fork_child_unbinds_other_threads_handles),
 		cmocka_unit_test(test_registry_keeps_live_handles_under_churn),
+		cmocka_unit_test(test_freed_handle_is_reused_without_refresh),
+		cmocka_unit_test(test_refresh_frees_spare_handles),
+		cmocka_unit_test(test_reused_handle_begins_outside_sections),
 		cmocka_unit_test(test_stress_refresh_after_every_write),
 		cmocka_unit_test(test_stress_get_first_refresh_after_every_write),
 	};

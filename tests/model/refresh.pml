@@ -46,6 +46,16 @@
  *   NOT_READY_ANNOUNCES_HIGH  such a section announces a generation above
  *                      every published one instead (and stays inside),
  *                      as an unsound alternative would.
+ * REUSE: reader 1 may, after a section, be freed and kept as a spare
+ * (evmap_reader_free: state := SPARE with a compare-and-swap, a locked
+ * instruction) and be made live again as a new handle
+ * (evmap__registry_reuse: state := LIVE, a store, then a full fence),
+ * keeping its WORD, FLAG and announced generation; its sections go on.
+ * The writer's look at it loads the state first: SPARE is clear (it has
+ * no section). One variant with it must fail:
+ *   REUSE_NO_FENCE     no fence after the "live" store (AArch64: a release
+ *                      store, as the unlock is, does not keep the
+ *                      section's later PUB load from passing it).
  * Two more, about the C code's handling of a failed barrier:
  *   BARRIER_MAY_FAIL   the barrier system call may fail; the wait then
  *                      returns -EAGAIN (try_refresh) and is called again,
@@ -142,6 +152,9 @@
  *              Written by reader r only, read by the writer.
  *   flag[r]    FLAG of handle r (evmap_reader.parked): raised (1) by the
  *              writer, cleared (0) by reader r.
+ *   state[r]   REUSE: the handle's state (evmap_reader.state), LIVE or
+ *              SPARE. Written by reader r (its free and reuse), read by
+ *              the writer.
  *   sb[r]      reader r's store buffer (entries: which location, value).
  *   wa,wv,wn   the writer's store buffer (location, value; count).
  * Writer-private: verified[r] (evmap_reader.park_verified), clear[r]
@@ -179,6 +192,11 @@
 /* reader store buffer locations */
 #define A_WORD 0
 #define A_RFLAG 1
+#define A_STATE 2               /* REUSE: the handle's state */
+
+/* REUSE: states of a handle (enum evmap__handle_state) */
+#define LIVE 0
+#define SPARE 1
 
 /* verdicts of judge() */
 #define CLEAR 0
@@ -206,10 +224,11 @@ byte pub = 0;
 #endif
 byte word[NR];                  /* 0: outside, generation 0 */
 bit flag[NR];                   /* init: flag[1] = 1 (born parked) */
+bit state[NR];                  /* REUSE: LIVE or SPARE */
 
 /* ---- store buffers ---- */
 typedef sbuf {
-	bit isflag[BUF];        /* A_WORD or A_RFLAG */
+	byte loc[BUF];          /* A_WORD, A_RFLAG or A_STATE */
 	byte val[BUF];
 	byte n
 };
@@ -232,10 +251,10 @@ bit freed;                      /* the writer freed both copies */
 
 /* append a store of reader r to its buffer; used inside atomic, where it
  * waits if the buffer is full */
-inline rappend(r, loc, v)
+inline rappend(r, where, v)
 {
 	sb[r].n < BUF ->
-	sb[r].isflag[sb[r].n] = loc;
+	sb[r].loc[sb[r].n] = where;
 	sb[r].val[sb[r].n] = v;
 	sb[r].n++
 }
@@ -249,7 +268,7 @@ inline rloadflag(r, f)
 		do
 		:: k < sb[r].n ->
 			if
-			:: sb[r].isflag[k] -> f = sb[r].val[k]
+			:: sb[r].loc[k] == A_RFLAG -> f = sb[r].val[k]
 			:: else
 			fi;
 			k++
@@ -263,19 +282,20 @@ inline rloadflag(r, f)
 inline rdrain1(r)
 {
 	if
-	:: sb[r].isflag[0] -> flag[r] = sb[r].val[0]
+	:: sb[r].loc[0] == A_RFLAG -> flag[r] = sb[r].val[0]
+	:: sb[r].loc[0] == A_STATE -> state[r] = sb[r].val[0]
 	:: else -> word[r] = sb[r].val[0]
 	fi;
 	k = 1;
 	do
 	:: k < sb[r].n ->
-		sb[r].isflag[k - 1] = sb[r].isflag[k];
+		sb[r].loc[k - 1] = sb[r].loc[k];
 		sb[r].val[k - 1] = sb[r].val[k];
 		k++
 	:: else -> break
 	od;
 	sb[r].n--;
-	sb[r].isflag[sb[r].n] = 0;
+	sb[r].loc[sb[r].n] = 0;
 	sb[r].val[sb[r].n] = 0;
 	k = 0
 }
@@ -307,11 +327,15 @@ proctype reader(byte r; byte nsec)
 	bit f;                  /* the FLAG just loaded */
 	byte sec = 0;
 	byte k;
+#ifdef REUSE
+	bit reused;             /* freed and made live again once */
+#endif
 
 	if
 	:: nsec > 0
 	:: true -> goto idle            /* a handle with no section at all */
 	fi;
+again:
 	do
 	:: true ->
 		/* ---- evmap__section_begin ---- */
@@ -408,9 +432,26 @@ proctype reader(byte r; byte nsec)
 			if
 			:: sec < nsec
 			:: true -> ann = 0; sec = 0; goto idle
+#ifdef REUSE
+			:: r == 1 && sec < nsec && !reused ->
+				reused = 1; goto reuse
+#endif
 			fi
 		}
 	od;
+#ifdef REUSE
+reuse:
+	/* evmap_reader_free(): the compare-and-swap live -> spare under
+	 * the lock (x86: a locked instruction, the buffer drains first) */
+	atomic { sb[r].n == 0 -> state[r] = SPARE };
+	/* evmap__registry_reuse(), the next new handle: "live" (a store),
+	 * then the full fence; the handle keeps its WORD, ann and FLAG */
+	atomic { rappend(r, A_STATE, LIVE) };
+#ifndef REUSE_NO_FENCE
+	(sb[r].n == 0);
+#endif
+	goto again;
+#endif
 idle:
 	skip
 }
@@ -526,7 +567,7 @@ inline jdone(r, park)
  * Each load is one step; the decisions on local values are folded into
  * the step of the load they follow.
  */
-inline judge(r, park)
+inline judge_word(r, park)
 {
 #ifdef FLAG_BEFORE_WORD
 	/* the variant: FLAG loaded first (b), then WORD (a) */
@@ -575,6 +616,26 @@ inline judge(r, park)
 		}
 	:: else
 	fi
+#endif
+}
+
+/* judge(), with REUSE: the state first (acquire, before the word); a
+ * spare handle is CLEAR ("freed": it has no section) */
+inline judge(r, park)
+{
+#ifdef REUSE
+	d_step {
+		if
+		:: state[r] == SPARE -> v = CLEAR; jdone(r, park); spare = 1
+		:: else
+		fi
+	};
+	if
+	:: spare -> spare = 0
+	:: else -> judge_word(r, park)
+	fi
+#else
+	judge_word(r, park)
 #endif
 }
 
@@ -685,6 +746,7 @@ proctype writer()
 	bit cand[NR];           /* FLAG raised by this park_and_prove */
 	bit verified[NR];       /* park_verified */
 	bit anyout;             /* a look found a handle OUTSIDE_OLD */
+	bit spare;              /* REUSE: the look found the handle spare */
 	byte w;
 	byte v;
 	bit f;

@@ -42,6 +42,11 @@ models=(
 	# "outside" at once; announcing a high generation instead is unsound
 	"not ready (correct)|ok|-DNOT_READY -DG=4"
 	"not ready NOT_READY_ANNOUNCES_HIGH|fail|-DNOT_READY -DG=4 -DNOT_READY_ANNOUNCES_HIGH"
+	# a freed handle kept as a spare and made live again (reader 1),
+	# which the writer judges clear while it is spare; without the fence
+	# after "live" a section can load the old view meanwhile
+	"reuse (correct)|ok|-DREUSE -DSECTIONS0=2"
+	"reuse REUSE_NO_FENCE|fail|-DREUSE -DSECTIONS0=2 -DREUSE_NO_FENCE"
 	# destruction (evmap_writer_free) after 2 publications
 	"destroy (correct)|ok|-DDESTROY -DG=2"
 	"destroy DESTROY_WAIT_OLD|fail|-DDESTROY -DG=2 -DDESTROY_WAIT_OLD"
