@@ -656,6 +656,13 @@ EVMAP_EXPORT evmap_reader *evmap_reader_clone(const evmap_reader *r);
 /**
  * evmap_reader_free - free a reader handle (NULL is ignored)
  *
+ * (since 0.3.1) While the writer lives, the handle's memory is kept for
+ * the map's next new handle (evmap_reader_clone(), evmap_writer_reader())
+ * and given back by the writer's next refresh that waits for readers, or
+ * at destruction: threads that create and free handles hold at most as
+ * much memory as the most handles alive at once, whether or not the
+ * writer refreshes meanwhile (before 0.3.1 every freed handle's memory
+ * waited for that refresh).
  * Context: any thread, before or after the writer is freed, outside
  *          sections of this handle. Called on the thread that is inside a
  *          section of this handle, it ends that section (and every nested
