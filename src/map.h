@@ -39,7 +39,6 @@ struct evmap_view {
 	uint64_t generation; /* when it was last published; 0 = never */
 } __attribute__((aligned(64)));
 
-/* The map's shell, shared by the writer and every reader handle. */
 /* How a map's reader handles were had, for tests (registry.c, "Spare
  * handles"; evmap__reader_handle_stats). Atomic counters. */
 struct evmap__handle_stats {
@@ -48,6 +47,7 @@ struct evmap__handle_stats {
 	uint64_t released;  /* kept handles the writer then freed */
 };
 
+/* The map's shell, shared by the writer and every reader handle. */
 struct evmap__shared {
 	/* Written by the writer at every refresh, read at every section:
 	 * alone on its line. (generation << 1) | index in copies[] of the

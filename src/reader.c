@@ -21,17 +21,17 @@ evmap_reader *evmap__reader_new(struct evmap__shared *s)
 {
 	evmap_reader *r = evmap__registry_reuse(s);
 
-	if (r) {
-		__atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
-		return r;
+	if (!r) {
+		r = evmap__aligned_alloc(64, sizeof(*r));
+		if (!r)
+			return NULL;
+		*r = (evmap_reader){.shared = s};
+		__atomic_add_fetch(&s->handle_stats.allocated, 1,
+				   __ATOMIC_RELAXED);
+		evmap__registry_add(s, r);
 	}
-	r = evmap__aligned_alloc(64, sizeof(*r));
-	if (!r)
-		return NULL;
-	*r = (evmap_reader){.shared = s};
+	/* the caller's handle or writer keeps the shell alive until here */
 	__atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&s->handle_stats.allocated, 1, __ATOMIC_RELAXED);
-	evmap__registry_add(s, r);
 	return r;
 }
 

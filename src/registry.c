@@ -194,9 +194,11 @@
  * loads the state. Store-buffering with fences on both sides: either the
  * writer sees "live" and judges the word by rules A to C, or the section
  * loads the new publication and is in no copy the writer changes. Without
- * that fence, on AArch64 (and on x86, whose unlock is a plain store that
- * may wait in the store buffer) the section could load the old view while
- * the writer still reads "spare". The model (tests/model, -DREUSE) checks
+ * that fence, on AArch64 the section's load could pass the "live" store
+ * (the unlock is a release, which orders no later load) and find the old
+ * view while the writer still reads "spare"; on x86 glibc's unlock is a
+ * locked instruction, a full fence, but the library does not rely on how
+ * pthread implements it. The model (tests/model, -DREUSE) checks
  * this and fails without the fence (REUSE_NO_FENCE).
  */
 #include "registry.h"
@@ -318,8 +320,7 @@ evmap_reader *evmap__registry_reuse(struct evmap__shared *s)
 	}
 	evmap__rcu_handles_unlock();
 	/* "Spare handles", above: "live" before any section's load of
-	 * shared->published (x86: the unlock's store may wait in the store
-	 * buffer; AArch64: a release store and a later load) */
+	 * shared->published (the unlock alone is only a release) */
 	if (r)
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return r;
@@ -328,26 +329,25 @@ evmap_reader *evmap__registry_reuse(struct evmap__shared *s)
 void evmap__registry_free(evmap_reader *r)
 {
 	struct evmap__shared *s = r->shared;
-	int live = HANDLE_LIVE;
-	bool kept = false;
+	int live = HANDLE_LIVE, to;
+	bool in_registry;
 
-	/* Release (the lock, the exchanges): this thread's last uses of the
+	/* Release (the lock, the exchange): this thread's last uses of the
 	 * handle come before its next owner's first, or the writer's free
-	 * of its memory. */
+	 * of its memory. Kept as a spare while the writer lives; once it is
+	 * freed (spares closed), the writer's close frees the handle, or,
+	 * if it already made it an orphan, nobody else knows it. */
 	evmap__rcu_handles_lock();
-	if (!s->spares_closed &&
-	    __atomic_compare_exchange_n(&r->state, &live, HANDLE_SPARE, false,
-					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+	to = s->spares_closed ? HANDLE_FREED : HANDLE_SPARE;
+	in_registry = __atomic_compare_exchange_n(
+		&r->state, &live, to, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	if (in_registry && to == HANDLE_SPARE) {
 		r->next_spare = __atomic_load_n(&s->spares, __ATOMIC_RELAXED);
 		__atomic_store_n(&s->spares, r, __ATOMIC_RELAXED);
-		kept = true;
 	}
 	evmap__rcu_handles_unlock();
-	live = HANDLE_LIVE;
-	if (!kept &&
-	    !__atomic_compare_exchange_n(&r->state, &live, HANDLE_FREED, false,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		evmap__aligned_free(r); /* an orphan: nobody else knows it */
+	if (!in_registry)
+		evmap__aligned_free(r); /* an orphan */
 	evmap__shared_put(s);
 }
 
