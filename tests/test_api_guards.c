@@ -165,13 +165,6 @@ static void test_reserve_out_of_memory_does_not_wedge(void **state)
 
 /* ---- a thread that cannot register ---- */
 
-static bool fail_all(size_t size, void *ctx)
-{
-	(void)size;
-	(void)ctx;
-	return true;
-}
-
 struct unbound_reads {
 	evmap_reader *r;
 	evmap_writer *w;
@@ -186,7 +179,7 @@ static void read_without_memory(void *arg)
 	struct unbound_reads *u = arg;
 	const void *value = NULL;
 
-	evmap__alloc_set_failure_hook(fail_all, NULL);
+	evmap__alloc_set_failure_hook(evt_fail_every_allocation, NULL);
 	u->get_first = evmap_get_first(u->r, EVT_U64(1), &value);
 	u->outer = evmap_enter(u->r);
 	u->nested = evmap_enter(u->r);

@@ -704,20 +704,13 @@ static void test_refresh_frees_spare_handles(void **state)
 	free_map(w);
 }
 
-static bool fail_all(size_t size, void *ctx)
-{
-	(void)size;
-	(void)ctx;
-	return true;
-}
-
 /* On a new thread that cannot register (no memory for its record): the
  * section cannot bind, and the handle is freed inside it. */
 static void free_inside_unbound_section(void *arg)
 {
 	evmap_reader *r = arg;
 
-	evmap__alloc_set_failure_hook(fail_all, NULL);
+	evmap__alloc_set_failure_hook(evt_fail_every_allocation, NULL);
 	assert_null(evmap_enter(r));
 	evmap__alloc_set_failure_hook(NULL, NULL);
 	evmap_reader_free(r);

@@ -297,6 +297,13 @@ static void *run_trampoline(void *p)
 	return NULL;
 }
 
+bool evt_fail_every_allocation(size_t size, void *ctx)
+{
+	(void)size;
+	(void)ctx;
+	return true;
+}
+
 void evt_run_in_thread(void (*fn)(void *arg), void *arg)
 {
 	struct run_arg ra = {fn, arg};

@@ -121,6 +121,12 @@ size_t evt_count_str(const evmap_values *vs, const char *s);
 /* Number of values of @vs equal to the u64 item @n. */
 size_t evt_count_u64(const evmap_values *vs, uint64_t n);
 
+/* ---- allocation failure ---- */
+
+/* A hook for evmap__alloc_set_failure_hook() (internal library) that
+ * makes every allocation fail. */
+bool evt_fail_every_allocation(size_t size, void *ctx);
+
 /* ---- threads ---- */
 
 /* Run @fn(@arg) on a new thread and join it. */
